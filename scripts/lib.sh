@@ -1,0 +1,79 @@
+# Shared by scripts/*: idempotent installation of what vodesk needs on a Debian machine (run as root, or
+# with sudo available). Each step checks first and installs only what is missing. Source it; don't run it.
+
+VODESK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VODESK_VENV="$VODESK_ROOT/.venv"
+# Rust edition 2024 and the locked dependencies need this toolchain or newer.
+VODESK_MIN_RUST="1.95"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else die "installing packages needs root: run this script as root (or install sudo)"; fi
+}
+
+_apt_updated=""
+# ensure_apt PKG...: installs the Debian packages that are not installed yet.
+ensure_apt() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get to install them"
+    say "Installing Debian packages: ${missing[*]}"
+    if [ -z "$_apt_updated" ]; then as_root apt-get update -qq; _apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Rust toolchain and the C toolchain that -sys crates (aws-lc-sys) build with.
+ensure_build_deps() {
+    ensure_apt build-essential pkg-config ca-certificates git
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        say "Installing Rust through Debian's rustup"
+        ensure_apt rustup
+        rustup default stable >/dev/null || die "rustup could not install the stable toolchain"
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    local have
+    have="$(rustc --version | awk '{print $2}')"
+    if [ "$(printf '%s\n%s\n' "$VODESK_MIN_RUST" "$have" | sort -V | head -n1)" != "$VODESK_MIN_RUST" ]; then
+        if command -v rustup >/dev/null 2>&1; then
+            say "Rust $have is older than $VODESK_MIN_RUST: updating the stable toolchain"
+            rustup update stable >/dev/null || die "rustup could not update Rust to $VODESK_MIN_RUST"
+        else
+            die "Rust $have is too old: vodesk needs $VODESK_MIN_RUST or newer (install it with rustup)"
+        fi
+    fi
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
+}
+
+# Libraries the window needs at run time (winit and glow load them dynamically).
+ensure_gui_runtime_deps() {
+    ensure_apt libgl1 libegl1 libgl1-mesa-dri libx11-6 libxcursor1 libxi6 libxrandr2 libxkbcommon0 libxkbcommon-x11-0 \
+        libwayland-client0 libwayland-egl1 fonts-dejavu-core
+}
+
+# The pinned moto server in $VODESK_VENV, reinstalled only when the requirements change.
+ensure_emulator() {
+    local req="$VODESK_ROOT/scripts/requirements-emulator.txt"
+    local stamp="$VODESK_VENV/.vodesk-requirements"
+    if [ -x "$VODESK_VENV/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+        export VODESK_EMULATOR_PYTHON="$VODESK_VENV/bin/python"
+        return 0
+    fi
+    command -v python3 >/dev/null 2>&1 || ensure_apt python3
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then ensure_apt python3-venv; fi
+    say "Installing the local AWS emulator (moto, pinned) into .venv/"
+    [ -x "$VODESK_VENV/bin/python" ] || python3 -m venv "$VODESK_VENV" || die "could not create $VODESK_VENV"
+    "$VODESK_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
+        || die "could not install the emulator's packages from $req"
+    cp "$req" "$stamp"
+    export VODESK_EMULATOR_PYTHON="$VODESK_VENV/bin/python"
+}

@@ -1,0 +1,171 @@
+//! Command-line interface: global connection flags, the subcommands, and how errors become exit codes
+//! (2 for invalid input or usage, 1 for everything else). The binary's edge: `anyhow` lives here.
+
+mod decode;
+mod stack;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use vodesk::aws::connection::{AwsClients, ConnectionSettings};
+use vodesk::aws::discovery::StackOverrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vodesk",
+    version,
+    about = "Upload videos to a Video on Demand on AWS deployment and watch them encode",
+    long_about = "Upload videos to a Video on Demand on AWS deployment and watch them encode.\n\n\
+        Without a command, vodesk opens the desktop app. The connection flags work for every command; \
+        the standard AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL variables are honoured too."
+)]
+struct Cli {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// Log more detail to stderr (-v: debug, -vv: trace). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// How to reach the deployment. Each override wins over what the stack's outputs say.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// AWS profile from ~/.aws/config (SSO profiles included)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region, e.g. us-east-1
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send AWS calls to this endpoint (a local emulator or a VPC endpoint)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The solution's CloudFormation stack
+    #[arg(long, global = true, env = "VODESK_STACK", value_name = "NAME")]
+    pub stack: Option<String>,
+    /// Source bucket, instead of the stack's SourceBucketName output
+    #[arg(long, global = true, value_name = "BUCKET")]
+    pub source_bucket: Option<String>,
+    /// DynamoDB table, instead of the stack's DynamoDBTableName output
+    #[arg(long, global = true, value_name = "TABLE")]
+    pub table: Option<String>,
+    /// SNS topic ARN, instead of the one found from the stack's SnsTopicName output
+    #[arg(long, global = true, value_name = "ARN")]
+    pub topic_arn: Option<String>,
+    /// CloudFront domain, instead of the stack's CloudFrontDomainName output
+    #[arg(long, global = true, value_name = "DOMAIN")]
+    pub cloudfront_domain: Option<String>,
+}
+
+impl ConnectionArgs {
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            emulator_credentials: false,
+        }
+    }
+
+    pub fn overrides(&self) -> StackOverrides {
+        StackOverrides {
+            source_bucket: self.source_bucket.clone(),
+            table: self.table.clone(),
+            topic_arn: self.topic_arn.clone(),
+            cloudfront_domain: self.cloudfront_domain.clone(),
+        }
+    }
+
+    pub async fn clients(&self) -> anyhow::Result<AwsClients> {
+        Ok(AwsClients::connect(&self.settings()).await?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open the desktop app (the default)
+    Gui,
+    /// Decode one SNS message (raw or enveloped) or one DynamoDB item into vodesk's normalized JSON
+    Decode(decode::DecodeArgs),
+    /// Show the resources discovered for the stack (or given by the override flags)
+    Stack(stack::StackArgs),
+    /// List the Video on Demand on AWS deployments in the region
+    Stacks(stack::StacksArgs),
+}
+
+/// An error whose exit code is not the default 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitError {
+    pub code: u8,
+    pub message: String,
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        None | Some(Command::Gui) => {
+            vodesk::app::run(cli.connection_settings_for_app()).map_err(anyhow::Error::from)
+        }
+        Some(Command::Decode(args)) => decode::run(&args),
+        Some(Command::Stack(args)) => block_on(stack::run_stack(&cli.connection, &args)),
+        Some(Command::Stacks(args)) => block_on(stack::run_stacks(&cli.connection, &args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = err.downcast_ref::<ExitError>().map_or(1, |e| e.code);
+            eprintln!("vodesk: {}", one_line(&format!("{err:#}")));
+            ExitCode::from(code)
+        }
+    }
+}
+
+impl Cli {
+    fn connection_settings_for_app(&self) -> vodesk::app::Launch {
+        vodesk::app::Launch {
+            connection: self.connection.settings(),
+            stack: self.connection.stack.clone(),
+            overrides: self.connection.overrides(),
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        // winit warns about harmless X11 details (XSETTINGS, screen size) on every start.
+        0 => "warn,winit=error",
+        1 => "vodesk=debug,info",
+        _ => "vodesk=trace,debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

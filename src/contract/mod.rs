@@ -1,0 +1,19 @@
+//! The Video on Demand on AWS contract: typed, tolerant readers for everything the solution emits
+//! (SNS notifications raw or enveloped, DynamoDB items, srcMediainfo, stack outputs).
+//! Engine, CLI and UI all read the solution through this one module.
+
+pub mod decode;
+pub mod dynamodb;
+pub mod error;
+pub mod mediainfo;
+pub mod record;
+pub mod stack;
+mod value;
+
+pub use decode::{
+    Decoded, Envelope, Kind, NormalizedJson, Source, decode_document, decode_message_body,
+    decode_object, decode_plain_item, decode_sdk_item, decode_value,
+};
+pub use error::DecodeError;
+pub use mediainfo::{AudioTrack, Container, MediaInfo, MediaInfoError, TextTrack, VideoTrack};
+pub use record::{EgressEndpoints, JobRecord, Outputs, RecordOrigin, WorkflowStatus};

@@ -1,0 +1,87 @@
+//! Shared harness for integration tests against the local emulator: one moto server per test binary on a
+//! free loopback port, started on first use; tests that use it are serialised and each starts from an
+//! empty emulator (reset).
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::sync::OnceLock;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use vodesk::aws::connection::{AwsClients, ConnectionSettings};
+use vodesk::aws::emulator::{Emulator, find_python};
+
+pub const REGION: &str = "us-east-1";
+
+/// The keys of `vodesk decode`'s output, in order, as contract §8 lists them. Written out here rather
+/// than taken from the library, so that the tests check the library against the contract.
+pub const NORMALIZED_KEYS: [&str; 16] = [
+    "source",
+    "kind",
+    "guid",
+    "src_video",
+    "hls_url",
+    "dash_url",
+    "cmaf_hls_url",
+    "cmaf_dash_url",
+    "mss_url",
+    "mp4_urls",
+    "thumbnail_urls",
+    "error_message",
+    "duration_seconds",
+    "width",
+    "height",
+    "video_codec",
+];
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+/// The emulator of this test binary, started on first use. Panics (tests only) with the install hint.
+pub fn emulator() -> &'static Emulator {
+    EMULATOR.get_or_init(|| {
+        let python = find_python().unwrap_or_else(|e| panic!("{e}"));
+        Emulator::start(&python, 0).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// An emulator with nothing in it, held for this test alone until the guard drops.
+pub struct FreshEmulator {
+    _guard: MutexGuard<'static, ()>,
+    pub endpoint: String,
+    pub clients: AwsClients,
+}
+
+pub async fn fresh_emulator() -> FreshEmulator {
+    // tokio's lock: held across awaits, and a test that panicked holding it does not poison it.
+    let guard = SERIAL.lock().await;
+    let emulator = emulator();
+    emulator.reset().await.expect("reset the emulator");
+    let clients = AwsClients::connect(&ConnectionSettings::emulator(emulator.endpoint(), REGION))
+        .await
+        .expect("emulator settings are valid");
+    FreshEmulator {
+        _guard: guard,
+        endpoint: emulator.endpoint().to_owned(),
+        clients,
+    }
+}
+
+/// The `vodesk` binary built for these tests.
+pub fn vodesk_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vodesk"))
+}
+
+/// `vodesk` with the emulator's connection settings in its environment, and nothing from the host's.
+pub fn vodesk_against(endpoint: &str) -> std::process::Command {
+    let mut cmd = vodesk_bin();
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .env_remove("VODESK_STACK");
+    cmd
+}

@@ -12,6 +12,30 @@ import sys
 import threading
 
 from moto.server import ThreadedMotoServer
+from moto.s3.responses import S3Response
+
+
+def _fix_list_parts_root() -> None:
+    """moto 5.2.5 answers ListParts with a <ListPartsResponse> root; S3 sends <ListPartsResult>, which is
+    what the AWS SDKs parse (boto3 is lenient, the Rust SDK is not). Rename it so clients see real S3."""
+    original = S3Response.list_parts
+
+    def list_parts(self):  # type: ignore[no-untyped-def]
+        status, headers, body = original(self)
+        if isinstance(body, bytes):
+            body = body.replace(b"<ListPartsResponse", b"<ListPartsResult").replace(
+                b"</ListPartsResponse>", b"</ListPartsResult>"
+            )
+        elif isinstance(body, str):
+            body = body.replace("<ListPartsResponse", "<ListPartsResult").replace(
+                "</ListPartsResponse>", "</ListPartsResult>"
+            )
+        if isinstance(headers, dict) and "content-length" in headers:
+            headers["content-length"] = str(len(body))
+        return status, headers, body
+
+    S3Response.list_parts = list_parts
+
 
 
 def main() -> int:
@@ -20,6 +44,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
+    _fix_list_parts_root()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

@@ -77,3 +77,56 @@ ensure_emulator() {
     cp "$req" "$stamp"
     export VODESK_EMULATOR_PYTHON="$VODESK_VENV/bin/python"
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# Strict S3 server and benchmark tools (used by scripts/test and scripts/bench-upload).
+
+VODESK_TOOLS="$VODESK_ROOT/.tools"
+# s3s-fs checks SigV4 and PutObject checksums for real, unlike moto; tests/common/strict_s3.rs runs it.
+VODESK_S3S_FS_VERSION="0.14.1"
+# The release binaries the benchmark runs; bench tools live in their own venv (see ensure_bench_tools).
+VODESK_BENCH_VENV="$VODESK_ROOT/.venv-bench"
+
+# The pinned s3s-fs in .tools/bin, built from crates.io only when it is missing or another version.
+ensure_s3s_fs() {
+    local bin="$VODESK_TOOLS/bin/s3s-fs"
+    if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "s3s-fs $VODESK_S3S_FS_VERSION" ]; then
+        export VODESK_S3S_FS="$bin"
+        return 0
+    fi
+    say "Installing s3s-fs $VODESK_S3S_FS_VERSION (the strict S3 test server) into .tools/"
+    cargo install s3s-fs --version "$VODESK_S3S_FS_VERSION" --features binary --locked --force \
+        --root "$VODESK_TOOLS" >/dev/null 2>"$VODESK_TOOLS.install.log" \
+        || { cat "$VODESK_TOOLS.install.log" >&2; die "could not install s3s-fs $VODESK_S3S_FS_VERSION"; }
+    rm -f "$VODESK_TOOLS.install.log"
+    export VODESK_S3S_FS="$bin"
+}
+
+# What scripts/bench-upload needs: GNU time (/usr/bin/time -v for peak RSS), curl (the discard server's
+# /__stats), aws-cli pinned in scripts/requirements-bench.txt (into .venv/, next to moto: awscli 1.46
+# vendors its own botocore, so the two pin sets do not conflict), and the release builds of vodesk and of
+# the discard S3 endpoint (examples/s3_discard.rs). With --only-aws-cli, vodesk's binary is not required
+# to build (its upload engine may be under construction).
+ensure_bench_tools() {
+    ensure_apt time curl
+    ensure_emulator
+    local req="$VODESK_ROOT/scripts/requirements-bench.txt"
+    local stamp="$VODESK_VENV/.vodesk-bench-requirements"
+    if ! { [ -x "$VODESK_VENV/bin/aws" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; }; then
+        say "Installing aws-cli (pinned) into .venv/"
+        "$VODESK_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" \
+            || die "could not install the benchmark's packages from $req"
+        cp "$req" "$stamp"
+    fi
+    export VODESK_AWS_CLI="$VODESK_VENV/bin/aws"
+    say "Building the discard S3 endpoint (release)"
+    (cd "$VODESK_ROOT" && cargo build --release --locked --quiet --example s3_discard) \
+        || die "could not build examples/s3_discard.rs"
+    export VODESK_S3_DISCARD="$VODESK_ROOT/target/release/examples/s3_discard"
+    if [ "${1:-}" != "--only-aws-cli" ]; then
+        say "Building vodesk (release)"
+        (cd "$VODESK_ROOT" && cargo build --release --locked --quiet --bin vodesk) \
+            || die "could not build vodesk (cargo build --release --bin vodesk)"
+    fi
+    export VODESK_RELEASE_BIN="$VODESK_ROOT/target/release/vodesk"
+}

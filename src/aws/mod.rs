@@ -6,4 +6,5 @@ pub mod discovery;
 pub mod emulator;
 pub mod engine;
 pub mod sdk_error;
+pub mod upload;
 pub mod vod_template;

@@ -3,6 +3,7 @@
 
 mod decode;
 mod stack;
+mod upload;
 
 use std::process::ExitCode;
 
@@ -92,6 +93,16 @@ enum Command {
     Stack(stack::StackArgs),
     /// List the Video on Demand on AWS deployments in the region
     Stacks(stack::StacksArgs),
+    /// Upload videos (files or folders) to the source bucket: resumable, verified, in parallel
+    Upload(upload::UploadArgs),
+    /// List unfinished and recent uploads from the journal
+    Uploads(upload::UploadsArgs),
+    /// Continue uploads that were paused, interrupted or failed
+    Resume(upload::ResumeArgs),
+    /// Abort an upload on the server and forget it
+    Cancel(upload::CancelArgs),
+    /// Make a presigned PUT URL so someone without AWS credentials can upload one file
+    Presign(upload::PresignArgs),
 }
 
 /// An error whose exit code is not the default 1.
@@ -119,6 +130,11 @@ pub fn run() -> ExitCode {
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Stack(args)) => block_on(stack::run_stack(&cli.connection, &args)),
         Some(Command::Stacks(args)) => block_on(stack::run_stacks(&cli.connection, &args)),
+        Some(Command::Upload(args)) => block_on(upload::run_upload(&cli.connection, &args)),
+        Some(Command::Uploads(args)) => upload::run_uploads(&args),
+        Some(Command::Resume(args)) => block_on(upload::run_resume(&args)),
+        Some(Command::Cancel(args)) => block_on(upload::run_cancel(&args)),
+        Some(Command::Presign(args)) => block_on(upload::run_presign(&cli.connection, &args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod strict_s3;
+
 use std::sync::OnceLock;
 
 use tokio::sync::{Mutex, MutexGuard};

@@ -1,0 +1,531 @@
+//! The durable upload journal (SQLite, WAL): one row per upload (file identity, destination, multipart
+//! upload id, part size, state) and one row per finished part (number, ETag, checksum), written before the
+//! part counts as done. It is what lets an upload survive a crash, a kill -9 or a reboot. It lives in the
+//! user's data directory (`$VODESK_DATA_DIR` overrides it, for tests and portable installs).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Environment variable that moves vodesk's data directory (journal, caches).
+pub const DATA_DIR_ENV: &str = "VODESK_DATA_DIR";
+const FILE_NAME: &str = "uploads.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(
+        "no data directory for vodesk could be determined: set {DATA_DIR_ENV} to a writable folder"
+    )]
+    NoDataDir,
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the upload journal {path} cannot be used: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the upload journal could not be {action}: {source}")]
+    Sql {
+        action: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("no upload with id {0} in the journal: `vodesk uploads` lists them")]
+    NotFound(i64),
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadState {
+    /// Being sent, or was being sent when the process died.
+    Active,
+    /// Stopped on purpose (pause, Ctrl-C, expired session); resumable.
+    Paused,
+    /// Stopped by an error that retrying did not cure; resumable once the cause is fixed.
+    Failed,
+    Completed,
+}
+
+impl UploadState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Failed => "failed",
+            Self::Completed => "completed",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "paused" => Self::Paused,
+            "failed" => Self::Failed,
+            "completed" => Self::Completed,
+            _ => Self::Active,
+        }
+    }
+
+    pub fn is_unfinished(self) -> bool {
+        !matches!(self, Self::Completed)
+    }
+}
+
+/// The identity of the file when the upload started: a changed file must not be resumed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileIdentity {
+    pub size: u64,
+    pub modified_ns: i64,
+    /// CRC64NVME of the file's first and last MiB and its size, hex: catches content rewritten in place.
+    pub fingerprint: String,
+}
+
+/// Where the upload goes and how it is cut.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UploadTarget {
+    pub endpoint_url: Option<String>,
+    pub region: String,
+    pub profile: Option<String>,
+    pub bucket: String,
+    pub key: String,
+    pub part_size: u64,
+    pub part_count: u32,
+    pub multipart: bool,
+    /// The metadata file to PUT after the video (MetadataFile stacks), as JSON text.
+    pub metadata_document: Option<String>,
+}
+
+/// One upload as the journal knows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UploadRecord {
+    pub id: i64,
+    pub file_path: PathBuf,
+    pub original_name: String,
+    pub file: FileIdentity,
+    pub target: UploadTarget,
+    pub upload_id: Option<String>,
+    pub state: UploadState,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+/// A part the server confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRecord {
+    pub part_number: u32,
+    pub etag: String,
+    /// CRC64NVME of the part's bytes.
+    pub crc64: u64,
+    pub size: u64,
+}
+
+/// Handle to the journal; cheap to clone, safe to share between tasks.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn sql(action: &'static str) -> impl FnOnce(rusqlite::Error) -> JournalError {
+    move |source| JournalError::Sql { action, source }
+}
+
+/// vodesk's data directory: `$VODESK_DATA_DIR`, else the platform's (e.g. `~/.local/share/vodesk`).
+pub fn data_dir() -> Result<PathBuf, JournalError> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "vodesk")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .ok_or(JournalError::NoDataDir)
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in vodesk's data directory.
+    pub fn open_default() -> Result<Self, JournalError> {
+        let dir = data_dir()?;
+        std::fs::create_dir_all(&dir).map_err(|source| JournalError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
+        Self::open(&dir.join(FILE_NAME))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let open_err = |source| JournalError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        // WAL lets a reader (the GUI, `vodesk uploads`) look while an upload writes; synchronous=FULL makes
+        // a recorded part survive a power cut, not only a crash; the busy timeout covers two vodesk processes.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             CREATE TABLE IF NOT EXISTS uploads (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 file_path TEXT NOT NULL,
+                 original_name TEXT NOT NULL,
+                 file_size INTEGER NOT NULL,
+                 file_mtime_ns INTEGER NOT NULL,
+                 fingerprint TEXT NOT NULL,
+                 endpoint_url TEXT,
+                 region TEXT NOT NULL,
+                 profile TEXT,
+                 bucket TEXT NOT NULL,
+                 object_key TEXT NOT NULL,
+                 part_size INTEGER NOT NULL,
+                 part_count INTEGER NOT NULL,
+                 multipart INTEGER NOT NULL,
+                 metadata_document TEXT,
+                 upload_id TEXT,
+                 state TEXT NOT NULL,
+                 error TEXT,
+                 created_at INTEGER NOT NULL,
+                 updated_at INTEGER NOT NULL,
+                 completed_at INTEGER
+             );
+             CREATE TABLE IF NOT EXISTS parts (
+                 upload INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+                 part_number INTEGER NOT NULL,
+                 etag TEXT NOT NULL,
+                 crc64 TEXT NOT NULL,
+                 size INTEGER NOT NULL,
+                 PRIMARY KEY (upload, part_number)
+             );",
+        )
+        .map_err(open_err)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back).
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+
+    /// Records a new upload (state Active, no multipart upload yet). Returns its id.
+    pub fn create(
+        &self,
+        file_path: &Path,
+        original_name: &str,
+        file: &FileIdentity,
+        target: &UploadTarget,
+    ) -> Result<i64, JournalError> {
+        self.with(|conn| {
+            let t = now();
+            conn.execute(
+                "INSERT INTO uploads (file_path, original_name, file_size, file_mtime_ns, fingerprint,
+                     endpoint_url, region, profile, bucket, object_key, part_size, part_count, multipart,
+                     metadata_document, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15)",
+                params![
+                    file_path.to_string_lossy(),
+                    original_name,
+                    file.size as i64,
+                    file.modified_ns,
+                    file.fingerprint,
+                    target.endpoint_url,
+                    target.region,
+                    target.profile,
+                    target.bucket,
+                    target.key,
+                    target.part_size as i64,
+                    target.part_count,
+                    target.multipart,
+                    target.metadata_document,
+                    t,
+                ],
+            )
+            .map_err(sql("written"))?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    /// Records the multipart upload id the server gave (or a new one after NoSuchUpload), forgetting
+    /// parts recorded under an earlier id.
+    pub fn set_upload_id(&self, id: i64, upload_id: Option<&str>) -> Result<(), JournalError> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(sql("written"))?;
+            tx.execute("DELETE FROM parts WHERE upload = ?1", params![id])
+                .map_err(sql("written"))?;
+            tx.execute(
+                "UPDATE uploads SET upload_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, upload_id, now()],
+            )
+            .map_err(sql("written"))?;
+            tx.commit().map_err(sql("written"))
+        })
+    }
+
+    /// Starts an upload over for a file that changed: new identity and part layout, no multipart upload,
+    /// no parts.
+    pub fn reset_file(
+        &self,
+        id: i64,
+        file: &FileIdentity,
+        part_size: u64,
+        part_count: u32,
+        multipart: bool,
+    ) -> Result<(), JournalError> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(sql("written"))?;
+            tx.execute("DELETE FROM parts WHERE upload = ?1", params![id]).map_err(sql("written"))?;
+            tx.execute(
+                "UPDATE uploads SET file_size = ?2, file_mtime_ns = ?3, fingerprint = ?4, part_size = ?5,
+                     part_count = ?6, multipart = ?7, upload_id = NULL, updated_at = ?8 WHERE id = ?1",
+                params![id, file.size as i64, file.modified_ns, file.fingerprint, part_size as i64, part_count, multipart, now()],
+            )
+            .map_err(sql("written"))?;
+            tx.commit().map_err(sql("written"))
+        })
+    }
+
+    /// Records a confirmed part. Durable when this returns.
+    pub fn record_part(&self, id: i64, part: &PartRecord) -> Result<(), JournalError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO parts (upload, part_number, etag, crc64, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, part.part_number, part.etag, format!("{:016x}", part.crc64), part.size as i64],
+            )
+            .map_err(sql("written"))?;
+            Ok(())
+        })
+    }
+
+    /// Replaces the recorded parts with `parts` (after reconciling with the server's ListParts).
+    pub fn replace_parts(&self, id: i64, parts: &[PartRecord]) -> Result<(), JournalError> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(sql("written"))?;
+            tx.execute("DELETE FROM parts WHERE upload = ?1", params![id]).map_err(sql("written"))?;
+            for part in parts {
+                tx.execute(
+                    "INSERT INTO parts (upload, part_number, etag, crc64, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, part.part_number, part.etag, format!("{:016x}", part.crc64), part.size as i64],
+                )
+                .map_err(sql("written"))?;
+            }
+            tx.commit().map_err(sql("written"))
+        })
+    }
+
+    pub fn parts(&self, id: i64) -> Result<Vec<PartRecord>, JournalError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT part_number, etag, crc64, size FROM parts WHERE upload = ?1 ORDER BY part_number")
+                .map_err(sql("read"))?;
+            let rows = stmt
+                .query_map(params![id], |row| {
+                    let crc: String = row.get(2)?;
+                    Ok(PartRecord {
+                        part_number: row.get(0)?,
+                        etag: row.get(1)?,
+                        crc64: u64::from_str_radix(&crc, 16).unwrap_or(0),
+                        size: row.get::<_, i64>(3)?.max(0) as u64,
+                    })
+                })
+                .map_err(sql("read"))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(sql("read"))
+        })
+    }
+
+    pub fn set_state(
+        &self,
+        id: i64,
+        state: UploadState,
+        error: Option<&str>,
+    ) -> Result<(), JournalError> {
+        self.with(|conn| {
+            let t = now();
+            let completed_at = (state == UploadState::Completed).then_some(t);
+            let changed = conn
+                .execute(
+                    "UPDATE uploads SET state = ?2, error = ?3, updated_at = ?4,
+                         completed_at = COALESCE(?5, completed_at) WHERE id = ?1",
+                    params![id, state.as_str(), error, t, completed_at],
+                )
+                .map_err(sql("written"))?;
+            if changed == 0 {
+                Err(JournalError::NotFound(id))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// Forgets an upload and its parts (after cancel).
+    pub fn remove(&self, id: i64) -> Result<(), JournalError> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM uploads WHERE id = ?1", params![id])
+                .map_err(sql("written"))?;
+            Ok(())
+        })
+    }
+
+    pub fn get(&self, id: i64) -> Result<UploadRecord, JournalError> {
+        self.with(|conn| {
+            conn.query_row(
+                &format!("{SELECT_UPLOAD} WHERE id = ?1"),
+                params![id],
+                read_upload,
+            )
+            .optional()
+            .map_err(sql("read"))?
+            .ok_or(JournalError::NotFound(id))
+        })
+    }
+
+    /// Unfinished uploads first (oldest first), then the `recent` most recently completed.
+    pub fn list(&self, recent: usize) -> Result<Vec<UploadRecord>, JournalError> {
+        self.with(|conn| {
+            let mut out = Vec::new();
+            let mut stmt = conn
+                .prepare(&format!("{SELECT_UPLOAD} WHERE state != 'completed' ORDER BY id"))
+                .map_err(sql("read"))?;
+            for row in stmt.query_map([], read_upload).map_err(sql("read"))? {
+                out.push(row.map_err(sql("read"))?);
+            }
+            let mut stmt = conn
+                .prepare(&format!(
+                    "{SELECT_UPLOAD} WHERE state = 'completed' ORDER BY completed_at DESC, id DESC LIMIT ?1"
+                ))
+                .map_err(sql("read"))?;
+            for row in stmt.query_map(params![recent as i64], read_upload).map_err(sql("read"))? {
+                out.push(row.map_err(sql("read"))?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Uploads that are not completed, oldest first.
+    pub fn unfinished(&self) -> Result<Vec<UploadRecord>, JournalError> {
+        Ok(self
+            .list(0)?
+            .into_iter()
+            .filter(|u| u.state.is_unfinished())
+            .collect())
+    }
+}
+
+const SELECT_UPLOAD: &str = "SELECT id, file_path, original_name, file_size, file_mtime_ns, fingerprint,
+    endpoint_url, region, profile, bucket, object_key, part_size, part_count, multipart, metadata_document,
+    upload_id, state, error, created_at, updated_at, completed_at FROM uploads";
+
+fn read_upload(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
+    let state: String = row.get(16)?;
+    Ok(UploadRecord {
+        id: row.get(0)?,
+        file_path: PathBuf::from(row.get::<_, String>(1)?),
+        original_name: row.get(2)?,
+        file: FileIdentity {
+            size: row.get::<_, i64>(3)?.max(0) as u64,
+            modified_ns: row.get(4)?,
+            fingerprint: row.get(5)?,
+        },
+        target: UploadTarget {
+            endpoint_url: row.get(6)?,
+            region: row.get(7)?,
+            profile: row.get(8)?,
+            bucket: row.get(9)?,
+            key: row.get(10)?,
+            part_size: row.get::<_, i64>(11)?.max(0) as u64,
+            part_count: row.get(12)?,
+            multipart: row.get(13)?,
+            metadata_document: row.get(14)?,
+        },
+        upload_id: row.get(15)?,
+        state: UploadState::parse(&state),
+        error: row.get(17)?,
+        created_at: row.get(18)?,
+        updated_at: row.get(19)?,
+        completed_at: row.get(20)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> UploadTarget {
+        UploadTarget {
+            endpoint_url: None,
+            region: "us-east-1".into(),
+            profile: None,
+            bucket: "b".into(),
+            key: "uploads/x/a.mp4".into(),
+            part_size: 8 << 20,
+            part_count: 3,
+            multipart: true,
+            metadata_document: None,
+        }
+    }
+
+    #[test]
+    fn parts_survive_reopening_and_a_new_upload_id_forgets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite3");
+        let file = FileIdentity {
+            size: 20 << 20,
+            modified_ns: 7,
+            fingerprint: "ab".into(),
+        };
+        let id = {
+            let journal = Journal::open(&path).unwrap();
+            let id = journal
+                .create(Path::new("/v/a.mp4"), "a.mp4", &file, &target())
+                .unwrap();
+            journal.set_upload_id(id, Some("U1")).unwrap();
+            let part = PartRecord {
+                part_number: 2,
+                etag: "\"e2\"".into(),
+                crc64: u64::MAX,
+                size: 8 << 20,
+            };
+            journal.record_part(id, &part).unwrap();
+            id
+        };
+        let journal = Journal::open(&path).unwrap();
+        let record = journal.get(id).unwrap();
+        assert_eq!(record.upload_id.as_deref(), Some("U1"));
+        assert_eq!(record.file, file);
+        assert_eq!(record.state, UploadState::Active);
+        let parts = journal.parts(id).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].crc64, u64::MAX);
+        journal.set_upload_id(id, Some("U2")).unwrap();
+        assert!(journal.parts(id).unwrap().is_empty());
+        journal.set_state(id, UploadState::Completed, None).unwrap();
+        assert!(journal.unfinished().unwrap().is_empty());
+        assert_eq!(journal.list(10).unwrap().len(), 1);
+        journal.remove(id).unwrap();
+        assert!(matches!(journal.get(id), Err(JournalError::NotFound(_))));
+    }
+}

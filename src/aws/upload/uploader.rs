@@ -1,0 +1,1094 @@
+//! The upload engine: sends one journaled upload to S3 and reports typed events. Multipart with a
+//! CRC64NVME checksum per part (the server verifies each) and a full-object checksum checked after
+//! completion; parts read from disk at their offsets (memory is bounded by concurrency × part size, not
+//! by file size); one concurrency budget shared by every upload in flight; transient failures retried
+//! with backoff and jitter; pause and cancel; resume reconciled with the server's ListParts.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::sdk_error::{self, Disposition};
+use crate::aws::upload::events::UploadEvent;
+use crate::aws::upload::fingerprint;
+use crate::aws::upload::journal::{Journal, JournalError, PartRecord, UploadRecord, UploadState};
+use crate::aws::upload::plan;
+use crate::aws::upload::throttle::Throttle;
+
+/// Metadata key under which the original file name travels with the object.
+pub const ORIGINAL_NAME_METADATA: &str = "original-filename";
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct UploaderConfig {
+    /// Parts in flight at once, across all uploads.
+    pub concurrency: usize,
+    /// Optional bandwidth limit in bytes per second, across all uploads.
+    pub limit_rate: Option<u64>,
+    /// Attempts per request for transient failures before the upload stops (resumable).
+    pub max_attempts: u32,
+    /// The first pause between attempts; doubled each time up to `max_backoff`, with jitter.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for UploaderConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: plan::DEFAULT_CONCURRENCY,
+            limit_rate: None,
+            // About five minutes of trying: long enough to ride out a Wi-Fi drop or a router restart.
+            max_attempts: 14,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How an upload run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed { verified: bool },
+    Paused { reason: String },
+    Cancelled,
+    Failed { error: String },
+}
+
+/// Why a run was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Pause,
+    Cancel,
+}
+
+/// Lets the caller pause or cancel a running upload.
+#[derive(Debug, Clone, Default)]
+pub struct UploadControl {
+    token: CancellationToken,
+    stop: Arc<Mutex<Option<Stop>>>,
+}
+
+impl UploadControl {
+    /// Stops sending; the journal keeps what was confirmed, so the upload resumes later.
+    pub fn pause(&self) {
+        self.request(Stop::Pause);
+    }
+
+    /// Stops sending, aborts the multipart upload on the server and forgets the upload.
+    pub fn cancel(&self) {
+        self.request(Stop::Cancel);
+    }
+
+    fn request(&self, stop: Stop) {
+        let mut current = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        // Cancel wins over pause: a paused upload can still be cancelled, not the reverse.
+        if *current != Some(Stop::Cancel) {
+            *current = Some(stop);
+        }
+        self.token.cancel();
+    }
+
+    fn requested(&self) -> Option<Stop> {
+        *self.stop.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Shared by all uploads of one process.
+#[derive(Clone)]
+pub struct Uploader {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    s3: aws_sdk_s3::Client,
+    journal: Journal,
+    budget: Semaphore,
+    throttle: Option<Throttle>,
+    events: mpsc::UnboundedSender<UploadEvent>,
+    config: UploaderConfig,
+    profile: Option<String>,
+}
+
+/// A failure inside a run, before it becomes an [`Outcome`].
+#[derive(Debug)]
+enum RunError {
+    Stopped,
+    CredentialsExpired(String),
+    Failed(String),
+}
+
+impl From<JournalError> for RunError {
+    fn from(err: JournalError) -> Self {
+        Self::Failed(err.to_string())
+    }
+}
+
+impl Uploader {
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        journal: Journal,
+        config: UploaderConfig,
+        profile: Option<String>,
+        events: mpsc::UnboundedSender<UploadEvent>,
+    ) -> Self {
+        let concurrency = config.concurrency.clamp(1, 256);
+        Self {
+            inner: Arc::new(Inner {
+                s3,
+                journal,
+                budget: Semaphore::new(concurrency),
+                throttle: config.limit_rate.map(Throttle::new),
+                events,
+                config,
+                profile,
+            }),
+        }
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// Sends (or resumes) the journaled upload `id` until it completes, is stopped or fails.
+    /// With `restart`, a file that changed since is uploaded again from the start instead of refused.
+    pub async fn run(&self, id: i64, control: &UploadControl, restart: bool) -> Outcome {
+        let inner = &self.inner;
+        let outcome = match self.run_inner(id, control, restart).await {
+            Ok(verified) => Outcome::Completed { verified },
+            Err(RunError::Stopped) => match control.requested() {
+                Some(Stop::Cancel) => self.cancel_now(id).await,
+                _ => Outcome::Paused {
+                    reason: "paused".into(),
+                },
+            },
+            Err(RunError::CredentialsExpired(detail)) => {
+                let login = match &inner.profile {
+                    Some(p) => format!("aws sso login --profile {p}"),
+                    None => "aws sso login".into(),
+                };
+                Outcome::Paused {
+                    reason: format!(
+                        "your AWS session has expired ({detail}): sign in again ({login}), then run `vodesk resume {id}`"
+                    ),
+                }
+            }
+            Err(RunError::Failed(error)) => Outcome::Failed { error },
+        };
+        let event = match &outcome {
+            Outcome::Completed { .. } => None, // sent by run_inner, which knows the size and time
+            Outcome::Paused { reason } => {
+                let _ = inner
+                    .journal
+                    .set_state(id, UploadState::Paused, Some(reason));
+                Some(UploadEvent::Paused {
+                    id,
+                    reason: reason.clone(),
+                })
+            }
+            Outcome::Cancelled => Some(UploadEvent::Cancelled { id }),
+            Outcome::Failed { error } => {
+                let _ = inner
+                    .journal
+                    .set_state(id, UploadState::Failed, Some(error));
+                Some(UploadEvent::Failed {
+                    id,
+                    error: error.clone(),
+                })
+            }
+        };
+        if let Some(event) = event {
+            let _ = inner.events.send(event);
+        }
+        outcome
+    }
+
+    /// Aborts the multipart upload (if any) and forgets the upload. For an upload that is not running.
+    pub async fn cancel_now(&self, id: i64) -> Outcome {
+        let record = match self.inner.journal.get(id) {
+            Ok(record) => record,
+            Err(err) => {
+                return Outcome::Failed {
+                    error: err.to_string(),
+                };
+            }
+        };
+        if let Some(upload_id) = &record.upload_id {
+            let result = self
+                .inner
+                .s3
+                .abort_multipart_upload()
+                .bucket(&record.target.bucket)
+                .key(&record.target.key)
+                .upload_id(upload_id)
+                .send()
+                .await;
+            if let Err(err) = result
+                && sdk_error::disposition(&err) != Disposition::NoSuchUpload
+            {
+                return Outcome::Failed {
+                    error: format!(
+                        "could not abort the multipart upload of s3://{}/{}: {}; the upload is kept, try `vodesk cancel {id}` again",
+                        record.target.bucket,
+                        record.target.key,
+                        sdk_error::describe(&err)
+                    ),
+                };
+            }
+        }
+        match self.inner.journal.remove(id) {
+            Ok(()) => Outcome::Cancelled,
+            Err(err) => Outcome::Failed {
+                error: err.to_string(),
+            },
+        }
+    }
+
+    async fn run_inner(
+        &self,
+        id: i64,
+        control: &UploadControl,
+        restart: bool,
+    ) -> Result<bool, RunError> {
+        let inner = &self.inner;
+        let mut record = blocking(inner.journal.clone(), move |j| j.get(id)).await?;
+        if record.state == UploadState::Completed {
+            return Ok(true);
+        }
+        let path = record.file_path.clone();
+        let now = tokio::task::spawn_blocking(move || fingerprint::identify(&path))
+            .await
+            .map_err(|e| RunError::Failed(e.to_string()))?
+            .map_err(|e| {
+                RunError::Failed(format!(
+                    "cannot read {}: {e}; put the file back (or reconnect its drive) and resume, or `vodesk cancel {id}`",
+                    record.file_path.display()
+                ))
+            })?;
+        if let Some(why) = fingerprint::changed_since(&record.file, &now) {
+            if !restart {
+                return Err(RunError::Failed(format!(
+                    "{} changed since its upload started ({why}), so the parts already sent no longer match it. \
+                     Run `vodesk resume {id} --restart` to upload it again from the start, or `vodesk cancel {id}`",
+                    record.file_path.display()
+                )));
+            }
+            self.note(
+                id,
+                format!(
+                    "{} changed since its upload started ({why}): starting over",
+                    record.original_name
+                ),
+            );
+            if record.upload_id.is_some() {
+                // The old parts describe the old content: throw them away on the server too.
+                let _ = self.cancel_remote(&record).await;
+            }
+            let new_plan = plan::plan(now.size, Some(record.target.part_size))
+                .or_else(|_| plan::plan(now.size, None))
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+            let journal = inner.journal.clone();
+            let identity = now.clone();
+            blocking(journal, move |j| {
+                j.reset_file(
+                    id,
+                    &identity,
+                    new_plan.part_size,
+                    new_plan.part_count,
+                    new_plan.multipart,
+                )
+            })
+            .await?;
+            record = blocking(inner.journal.clone(), move |j| j.get(id)).await?;
+        }
+        blocking(inner.journal.clone(), move |j| {
+            j.set_state(id, UploadState::Active, None)
+        })
+        .await?;
+
+        let started = Instant::now();
+        let verified = if record.target.multipart {
+            self.send_multipart(&record, control).await?
+        } else {
+            self.send_single(&record, control).await?
+        };
+        if let Some(document) = &record.target.metadata_document {
+            self.put_metadata_document(&record, document).await?;
+        }
+        blocking(inner.journal.clone(), move |j| {
+            j.set_state(id, UploadState::Completed, None)
+        })
+        .await?;
+        let _ = inner.events.send(UploadEvent::Completed {
+            id,
+            bucket: record.target.bucket.clone(),
+            key: record.target.key.clone(),
+            size: record.file.size,
+            verified,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        Ok(verified)
+    }
+
+    fn note(&self, id: i64, message: String) {
+        let _ = self.inner.events.send(UploadEvent::Note { id, message });
+    }
+
+    async fn cancel_remote(&self, record: &UploadRecord) -> Result<(), RunError> {
+        let Some(upload_id) = &record.upload_id else {
+            return Ok(());
+        };
+        self.inner
+            .s3
+            .abort_multipart_upload()
+            .bucket(&record.target.bucket)
+            .key(&record.target.key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| RunError::Failed(sdk_error::describe(&e)))
+    }
+
+    async fn send_single(
+        &self,
+        record: &UploadRecord,
+        control: &UploadControl,
+    ) -> Result<bool, RunError> {
+        let inner = &self.inner;
+        let id = record.id;
+        let size = record.file.size;
+        self.started_event(record, 1, 0);
+        let _permit = inner
+            .budget
+            .acquire()
+            .await
+            .map_err(|e| RunError::Failed(e.to_string()))?;
+        let body = read_part(&record.file_path, 0, size).await?;
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &body);
+        let checksum = crc64_base64(crc);
+        let target = &record.target;
+        let original_name = metadata_value(&record.original_name);
+        let send = || async {
+            if let Some(throttle) = &inner.throttle {
+                throttle.acquire(size).await;
+            }
+            inner
+                .s3
+                .put_object()
+                .bucket(&target.bucket)
+                .key(&target.key)
+                .content_type(content_type(&target.key))
+                .metadata(ORIGINAL_NAME_METADATA, &original_name)
+                .checksum_crc64_nvme(&checksum)
+                .content_length(size as i64)
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+        };
+        self.with_retries(id, "upload", control, send).await?;
+        self.progress(id, size, size, 0.0);
+        self.verify(record, crc).await
+    }
+
+    async fn send_multipart(
+        &self,
+        record: &UploadRecord,
+        control: &UploadControl,
+    ) -> Result<bool, RunError> {
+        let inner = &self.inner;
+        let id = record.id;
+        let target = &record.target;
+        // The layout recorded when the upload began: a resume must cut the file exactly as before.
+        let plan = plan::PartPlan {
+            size: record.file.size,
+            part_size: target.part_size,
+            part_count: target.part_count,
+            multipart: true,
+            adjusted: None,
+        };
+
+        let (upload_id, mut confirmed) = self.prepare_multipart(record, &plan, control).await?;
+        let already: u64 = confirmed.values().map(|p| p.size).sum();
+        self.started_event(record, plan.part_count, already);
+
+        let missing: Vec<u32> = plan
+            .part_numbers()
+            .filter(|n| !confirmed.contains_key(n))
+            .collect();
+        let mut tasks = JoinSet::new();
+        for number in missing {
+            let this = self.clone();
+            let upload_id = upload_id.clone();
+            let record = record.clone();
+            let control = control.clone();
+            let Some((offset, len)) = plan.part_range(number) else {
+                continue;
+            };
+            tasks.spawn(async move {
+                // The permit bounds parts in flight (and so memory) across every upload of the process.
+                let _permit = this
+                    .inner
+                    .budget
+                    .acquire()
+                    .await
+                    .map_err(|e| RunError::Failed(e.to_string()))?;
+                if control.token.is_cancelled() {
+                    return Err(RunError::Stopped);
+                }
+                this.send_part(&record, &upload_id, number, offset, len, &control)
+                    .await
+            });
+        }
+        let mut meter = RateMeter::new(already);
+        let mut done = already;
+        loop {
+            let next = tokio::select! {
+                () = control.token.cancelled() => {
+                    tasks.abort_all();
+                    return Err(RunError::Stopped);
+                }
+                next = tasks.join_next() => next,
+            };
+            match next {
+                None => break,
+                Some(Ok(Ok(part))) => {
+                    done += part.size;
+                    let rate = meter.update(done);
+                    self.progress(id, done, record.file.size, rate);
+                    confirmed.insert(part.part_number, part);
+                }
+                Some(Ok(Err(err))) => {
+                    tasks.abort_all();
+                    return Err(err);
+                }
+                Some(Err(join)) => {
+                    tasks.abort_all();
+                    return Err(RunError::Failed(format!("an upload task failed: {join}")));
+                }
+            }
+        }
+
+        let parts: Vec<&PartRecord> = confirmed.values().collect();
+        let full_crc = combine_crc64(&parts);
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|p| {
+                        CompletedPart::builder()
+                            .part_number(p.part_number as i32)
+                            .e_tag(&p.etag)
+                            .checksum_crc64_nvme(crc64_base64(p.crc64))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        let full = crc64_base64(full_crc);
+        let complete = || async {
+            inner
+                .s3
+                .complete_multipart_upload()
+                .bucket(&target.bucket)
+                .key(&target.key)
+                .upload_id(&upload_id)
+                .multipart_upload(completed.clone())
+                .checksum_type(ChecksumType::FullObject)
+                .checksum_crc64_nvme(&full)
+                .send()
+                .await
+        };
+        match self.with_retries(id, "complete", control, complete).await {
+            Ok(_) => {}
+            Err(RunError::Failed(msg)) if msg.contains("NoSuchUpload") => {
+                // A retried Complete whose first attempt succeeded finds the upload gone: check the object.
+                self.note(
+                    id,
+                    "the server had already completed the upload; checking the object".into(),
+                );
+            }
+            Err(err) => return Err(err),
+        }
+        self.verify(record, full_crc).await
+    }
+
+    /// The multipart upload to continue and the parts the server already holds (reconciled with the
+    /// journal: the server is the truth), creating a new multipart upload when there is none.
+    async fn prepare_multipart(
+        &self,
+        record: &UploadRecord,
+        plan: &plan::PartPlan,
+        control: &UploadControl,
+    ) -> Result<(String, BTreeMap<u32, PartRecord>), RunError> {
+        let inner = &self.inner;
+        let id = record.id;
+        if let Some(upload_id) = &record.upload_id {
+            match self.list_server_parts(record, upload_id).await {
+                Ok(server) => {
+                    let journal_parts =
+                        blocking(inner.journal.clone(), move |j| j.parts(id)).await?;
+                    let reconciled = self.reconcile(record, plan, &journal_parts, server).await?;
+                    let keep: Vec<PartRecord> = reconciled.values().cloned().collect();
+                    blocking(inner.journal.clone(), move |j| j.replace_parts(id, &keep)).await?;
+                    return Ok((upload_id.clone(), reconciled));
+                }
+                Err((Disposition::NoSuchUpload, _)) => {
+                    self.note(
+                        id,
+                        "the server no longer has this multipart upload (it was aborted, for example by a lifecycle rule): starting over".into(),
+                    );
+                }
+                Err((Disposition::CredentialsExpired, message)) => {
+                    return Err(RunError::CredentialsExpired(message));
+                }
+                Err((_, message)) => {
+                    return Err(RunError::Failed(format!(
+                        "could not list the parts already sent to s3://{}/{} ({message}); check the connection and resume",
+                        record.target.bucket, record.target.key
+                    )));
+                }
+            }
+        }
+        let target = &record.target;
+        let original_name = metadata_value(&record.original_name);
+        let create = || async {
+            inner
+                .s3
+                .create_multipart_upload()
+                .bucket(&target.bucket)
+                .key(&target.key)
+                .content_type(content_type(&target.key))
+                .metadata(ORIGINAL_NAME_METADATA, &original_name)
+                .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                .checksum_type(ChecksumType::FullObject)
+                .send()
+                .await
+        };
+        let created = self.with_retries(id, "start", control, create).await?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| {
+                RunError::Failed(
+                    "the server started a multipart upload but gave no upload id".into(),
+                )
+            })?
+            .to_owned();
+        let stored = upload_id.clone();
+        blocking(inner.journal.clone(), move |j| {
+            j.set_upload_id(id, Some(&stored))
+        })
+        .await?;
+        Ok((upload_id, BTreeMap::new()))
+    }
+
+    async fn list_server_parts(
+        &self,
+        record: &UploadRecord,
+        upload_id: &str,
+    ) -> Result<Vec<aws_sdk_s3::types::Part>, (Disposition, String)> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .s3
+                .list_parts()
+                .bucket(&record.target.bucket)
+                .key(&record.target.key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| (sdk_error::disposition(&e), sdk_error::describe(&e)))?;
+            parts.extend(page.parts().iter().cloned());
+            match (page.is_truncated(), page.next_part_number_marker()) {
+                (Some(true), Some(next)) if Some(next) != marker.as_deref() => {
+                    marker = Some(next.to_owned())
+                }
+                _ => break,
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Keeps a server part only when its size is the planned one and it is known to hold this file's bytes:
+    /// the journal recorded the same ETag, or the server's checksum equals the local bytes' checksum (a part
+    /// confirmed just before a crash, before the journal write).
+    async fn reconcile(
+        &self,
+        record: &UploadRecord,
+        plan: &plan::PartPlan,
+        journal_parts: &[PartRecord],
+        server: Vec<aws_sdk_s3::types::Part>,
+    ) -> Result<BTreeMap<u32, PartRecord>, RunError> {
+        let mut keep = BTreeMap::new();
+        for part in server {
+            let (Some(number), Some(etag), Some(size)) =
+                (part.part_number(), part.e_tag(), part.size())
+            else {
+                continue;
+            };
+            let Ok(number) = u32::try_from(number) else {
+                continue;
+            };
+            let Some((offset, len)) = plan.part_range(number) else {
+                continue;
+            };
+            if u64::try_from(size).ok() != Some(len) {
+                continue;
+            }
+            if let Some(known) = journal_parts
+                .iter()
+                .find(|p| p.part_number == number && p.etag == etag)
+            {
+                keep.insert(number, known.clone());
+                continue;
+            }
+            let Some(server_crc) = part.checksum_crc64_nvme().and_then(crc64_from_base64) else {
+                continue;
+            };
+            let bytes = read_part(&record.file_path, offset, len).await?;
+            let local = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &bytes);
+            if local == server_crc {
+                keep.insert(
+                    number,
+                    PartRecord {
+                        part_number: number,
+                        etag: etag.to_owned(),
+                        crc64: local,
+                        size: len,
+                    },
+                );
+            }
+        }
+        Ok(keep)
+    }
+
+    async fn send_part(
+        &self,
+        record: &UploadRecord,
+        upload_id: &str,
+        number: u32,
+        offset: u64,
+        len: u64,
+        control: &UploadControl,
+    ) -> Result<PartRecord, RunError> {
+        let inner = &self.inner;
+        let body = read_part(&record.file_path, offset, len).await?;
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &body);
+        let checksum = crc64_base64(crc);
+        let target = &record.target;
+        let send = || async {
+            if let Some(throttle) = &inner.throttle {
+                throttle.acquire(len).await;
+            }
+            inner
+                .s3
+                .upload_part()
+                .bucket(&target.bucket)
+                .key(&target.key)
+                .upload_id(upload_id)
+                .part_number(number as i32)
+                .checksum_crc64_nvme(&checksum)
+                .content_length(len as i64)
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+        };
+        let out = self
+            .with_retries(record.id, &format!("part {number}"), control, send)
+            .await?;
+        if let Some(echoed) = out.checksum_crc64_nvme()
+            && echoed != checksum
+        {
+            return Err(RunError::Failed(format!(
+                "the server stored part {number} with checksum {echoed}, but its bytes have {checksum}: the data was altered on the way"
+            )));
+        }
+        let etag = out.e_tag().ok_or_else(|| {
+            RunError::Failed(format!(
+                "the server accepted part {number} but returned no ETag"
+            ))
+        })?;
+        let part = PartRecord {
+            part_number: number,
+            etag: etag.to_owned(),
+            crc64: crc,
+            size: len,
+        };
+        let to_record = part.clone();
+        let id = record.id;
+        // Durable before it counts: a crash after this line never sends the part again.
+        blocking(inner.journal.clone(), move |j| {
+            j.record_part(id, &to_record)
+        })
+        .await?;
+        Ok(part)
+    }
+
+    /// Runs `request` until it succeeds, retrying transient failures with exponential backoff and jitter.
+    async fn with_retries<T, E, F, Fut>(
+        &self,
+        id: i64,
+        what: &str,
+        control: &UploadControl,
+        mut request: F,
+    ) -> Result<T, RunError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<
+            Output = Result<
+                T,
+                aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+            >,
+        >,
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let config = &self.inner.config;
+        let mut attempt = 1;
+        loop {
+            let result = tokio::select! {
+                () = control.token.cancelled() => return Err(RunError::Stopped),
+                result = request() => result,
+            };
+            let err = match result {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let message = sdk_error::describe(&err);
+            match sdk_error::disposition(&err) {
+                Disposition::Transient if attempt < config.max_attempts => {
+                    let backoff = backoff(config, attempt);
+                    tracing::debug!("{what} of upload {id} failed (attempt {attempt}): {message}");
+                    if attempt >= 3 {
+                        self.note(
+                            id,
+                            format!(
+                                "{what}: {message}; retrying in {:.0} s",
+                                backoff.as_secs_f64().ceil()
+                            ),
+                        );
+                    }
+                    tokio::select! {
+                        () = control.token.cancelled() => return Err(RunError::Stopped),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    attempt += 1;
+                }
+                Disposition::Transient => {
+                    return Err(RunError::Failed(format!(
+                        "{what} still failing after {attempt} attempts ({message}); check the network and run `vodesk resume {id}`"
+                    )));
+                }
+                Disposition::CredentialsExpired => {
+                    return Err(RunError::CredentialsExpired(message));
+                }
+                Disposition::NoSuchUpload => {
+                    return Err(RunError::Failed(format!("{what}: NoSuchUpload: {message}")));
+                }
+                Disposition::Permanent => {
+                    return Err(RunError::Failed(format!("{what} refused: {message}")));
+                }
+            }
+        }
+    }
+
+    /// Compares the stored object's size and full-object checksum with what was computed locally.
+    /// Returns whether the checksum could be compared (some S3-compatible servers do not report one).
+    async fn verify(&self, record: &UploadRecord, crc: u64) -> Result<bool, RunError> {
+        let target = &record.target;
+        let head = self
+            .inner
+            .s3
+            .head_object()
+            .bucket(&target.bucket)
+            .key(&target.key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .map_err(|e| {
+                RunError::Failed(format!(
+                    "the upload completed but s3://{}/{} cannot be read back to verify it: {}",
+                    target.bucket,
+                    target.key,
+                    sdk_error::describe(&e)
+                ))
+            })?;
+        let stored_size = head.content_length().and_then(|n| u64::try_from(n).ok());
+        if stored_size != Some(record.file.size) {
+            return Err(RunError::Failed(format!(
+                "integrity check failed: s3://{}/{} has {} bytes but the file has {}",
+                target.bucket,
+                target.key,
+                stored_size.map_or("an unknown number of".into(), |n| n.to_string()),
+                record.file.size
+            )));
+        }
+        match head.checksum_crc64_nvme() {
+            Some(stored) if stored == crc64_base64(crc) => Ok(true),
+            Some(stored) => Err(RunError::Failed(format!(
+                "integrity check failed: s3://{}/{} has CRC64NVME {stored} but the file's bytes have {}",
+                target.bucket,
+                target.key,
+                crc64_base64(crc)
+            ))),
+            None => {
+                self.note(
+                    record.id,
+                    "the server reports no checksum for the object: only its size was verified"
+                        .into(),
+                );
+                Ok(false)
+            }
+        }
+    }
+
+    async fn put_metadata_document(
+        &self,
+        record: &UploadRecord,
+        document: &str,
+    ) -> Result<(), RunError> {
+        let key = crate::aws::upload::naming::metadata_key(&record.target.key);
+        let body = Bytes::from(document.to_owned());
+        let crc = crc64_base64(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &body));
+        let put = || async {
+            self.inner
+                .s3
+                .put_object()
+                .bucket(&record.target.bucket)
+                .key(&key)
+                .content_type("application/json")
+                .checksum_crc64_nvme(&crc)
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+        };
+        self.with_retries(record.id, "metadata file", &UploadControl::default(), put)
+            .await?;
+        self.note(
+            record.id,
+            format!(
+                "metadata file s3://{}/{key} written: the workflow starts now",
+                record.target.bucket
+            ),
+        );
+        Ok(())
+    }
+
+    fn started_event(&self, record: &UploadRecord, parts: u32, already_confirmed: u64) {
+        let _ = self.inner.events.send(UploadEvent::Started {
+            id: record.id,
+            name: record.original_name.clone(),
+            bucket: record.target.bucket.clone(),
+            key: record.target.key.clone(),
+            size: record.file.size,
+            parts,
+            already_confirmed,
+        });
+    }
+
+    fn progress(&self, id: i64, confirmed: u64, size: u64, rate: f64) {
+        let eta = (rate > 0.0)
+            .then(|| Duration::from_secs_f64(size.saturating_sub(confirmed) as f64 / rate));
+        let _ = self.inner.events.send(UploadEvent::Progress {
+            id,
+            confirmed,
+            size,
+            bytes_per_second: rate,
+            eta,
+        });
+    }
+}
+
+/// Pause before attempt `attempt + 1`: exponential, capped, with ±25 % jitter so that many parts failing
+/// together do not retry in lockstep.
+fn backoff(config: &UploaderConfig, attempt: u32) -> Duration {
+    let exp = config
+        .base_backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(config.max_backoff);
+    let jitter: f64 = rand::random_range(0.75..1.25);
+    capped.mul_f64(jitter)
+}
+
+/// Runs a journal operation off the async workers (SQLite writes wait for the disk).
+async fn blocking<T: Send + 'static>(
+    journal: Journal,
+    f: impl FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(move || f(&journal))
+        .await
+        .map_err(|e| RunError::Failed(format!("journal task failed: {e}")))?
+        .map_err(RunError::from)
+}
+
+async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes, RunError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let file = File::open(&path)?;
+        fingerprint::read_at(&file, offset, len).map(Bytes::from)
+    })
+    .await
+    .map_err(|e| RunError::Failed(format!("read task failed: {e}")))?
+    .map_err(|e| RunError::Failed(format!("cannot read the file at offset {offset}: {e}")))
+}
+
+/// The full-object CRC64NVME from the parts' CRCs, in part order, without reading the file again.
+fn combine_crc64(parts: &[&PartRecord]) -> u64 {
+    let mut iter = parts.iter();
+    let Some(first) = iter.next() else {
+        return crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &[]);
+    };
+    iter.fold(first.crc64, |acc, part| {
+        crc_fast::checksum_combine(
+            crc_fast::CrcAlgorithm::Crc64Nvme,
+            acc,
+            part.crc64,
+            part.size,
+        )
+    })
+}
+
+pub fn crc64_base64(crc: u64) -> String {
+    BASE64.encode(crc.to_be_bytes())
+}
+
+fn crc64_from_base64(text: &str) -> Option<u64> {
+    let bytes = BASE64.decode(text).ok()?;
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// S3 metadata travels in HTTP headers: non-ASCII and control characters are percent-encoded (UTF-8).
+pub fn metadata_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..0x7f).contains(&byte) && byte != b'%' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The Content-Type for a key, from its extension (players and browsers use it when the URL is opened).
+pub fn content_type(key: &str) -> &'static str {
+    let ext = key
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "mkv" => "video/x-matroska",
+        "webm" => "video/webm",
+        "mpg" | "mpeg" => "video/mpeg",
+        "m2ts" | "ts" | "mts" => "video/mp2t",
+        "wmv" => "video/x-ms-wmv",
+        "mxf" => "application/mxf",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "h264" => "video/h264",
+        "avi" => "video/x-msvideo",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A smoothed transfer rate: bytes confirmed over the last ten seconds.
+struct RateMeter {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateMeter {
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    fn new(start: u64) -> Self {
+        Self {
+            samples: VecDeque::from([(Instant::now(), start)]),
+        }
+    }
+
+    fn update(&mut self, confirmed: u64) -> f64 {
+        let now = Instant::now();
+        self.samples.push_back((now, confirmed));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > Self::WINDOW)
+        {
+            self.samples.pop_front();
+        }
+        match (self.samples.front(), self.samples.back()) {
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+                (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_part_crcs_equal_the_crc_of_the_whole() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let sizes = [1_000_000usize, 1_000_000, 1_000_000];
+        let mut offset = 0;
+        let parts: Vec<PartRecord> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| {
+                let crc = crc_fast::checksum(
+                    crc_fast::CrcAlgorithm::Crc64Nvme,
+                    &data[offset..offset + len],
+                );
+                offset += len;
+                PartRecord {
+                    part_number: i as u32 + 1,
+                    etag: String::new(),
+                    crc64: crc,
+                    size: len as u64,
+                }
+            })
+            .collect();
+        let refs: Vec<&PartRecord> = parts.iter().collect();
+        assert_eq!(
+            combine_crc64(&refs),
+            crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &data)
+        );
+        assert_eq!(
+            crc64_from_base64(&crc64_base64(0x0123_4567_89ab_cdef)),
+            Some(0x0123_4567_89ab_cdef)
+        );
+    }
+
+    #[test]
+    fn metadata_values_are_header_safe() {
+        assert_eq!(metadata_value("Café 100%.MOV"), "Caf%C3%A9 100%25.MOV");
+        assert_eq!(metadata_value("a\nb"), "a%0Ab");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let config = UploaderConfig::default();
+        assert!(backoff(&config, 1) <= Duration::from_millis(625));
+        assert!(backoff(&config, 20) <= Duration::from_millis(37_500));
+        assert!(backoff(&config, 20) >= Duration::from_millis(22_500));
+    }
+}

@@ -1,0 +1,823 @@
+//! `vodesk upload`, `uploads`, `resume`, `cancel` and `presign`: the upload engine on the command line,
+//! with progress bars (or one JSON line per event), Ctrl-C as a clean pause, and the journal as the list.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use vodesk::aws::connection::{AwsClients, ConnectionSettings};
+use vodesk::aws::discovery::discover;
+use vodesk::aws::upload::events::UploadEvent;
+use vodesk::aws::upload::fingerprint;
+use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState, UploadTarget};
+use vodesk::aws::upload::naming::{self, KeyTemplate, TriggerVerdict};
+use vodesk::aws::upload::plan::{self, human_bytes, human_rate};
+use vodesk::aws::upload::select::{is_video_extension, select_files};
+use vodesk::aws::upload::uploader::{Outcome, UploadControl, Uploader, UploaderConfig};
+use vodesk::contract::stack::WorkflowTrigger;
+
+use super::{ConnectionArgs, ExitError};
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// Video files, or folders to search for videos (recursively)
+    #[arg(value_name = "FILE|DIR", required = true)]
+    paths: Vec<PathBuf>,
+    /// Object key for a single file (default: from --key-template)
+    #[arg(long, value_name = "KEY", conflicts_with = "key_template")]
+    key: Option<String>,
+    /// Key layout: {uuid} {name} {stem} {ext} {original} {date} {yyyy} {mm} {dd}
+    #[arg(long, value_name = "TEMPLATE", default_value = "uploads/{uuid}/{name}")]
+    key_template: String,
+    /// Upload even when the key's extension will not start a workflow
+    #[arg(long)]
+    force: bool,
+    /// Metadata-file mode: a key=value for the JSON file that starts the workflow (repeatable)
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    metadata: Vec<String>,
+    #[command(flatten)]
+    tuning: Tuning,
+    /// One JSON object per event on stdout instead of progress bars
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Tuning {
+    /// Part size, e.g. 16MiB (default: chosen from the file size)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    part_size: Option<u64>,
+    /// Parts in flight at once, across all files
+    #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_CONCURRENCY, value_parser = parse_concurrency_arg)]
+    concurrency: usize,
+    /// Bandwidth limit across all files, e.g. 20MiB (per second)
+    #[arg(long, value_name = "RATE", value_parser = parse_rate_arg)]
+    limit_rate: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadsArgs {
+    /// How many completed uploads to show besides the unfinished ones
+    #[arg(long, default_value_t = 20)]
+    recent: usize,
+    /// One JSON list instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The upload to resume (see `vodesk uploads`)
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    id: Option<i64>,
+    /// Resume every unfinished upload
+    #[arg(long)]
+    all: bool,
+    /// Start over when the file changed since its upload began (instead of refusing)
+    #[arg(long)]
+    restart: bool,
+    #[command(flatten)]
+    tuning: Tuning,
+    /// One JSON object per event on stdout instead of progress bars
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The upload to cancel: its multipart upload is aborted and it is forgotten
+    #[arg(value_name = "ID")]
+    id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// The file name the person will upload (it becomes the key, like `vodesk upload` would name it)
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// How long the URL works: 90s, 15m, 1h, 7d (at most 7 days)
+    #[arg(long, default_value = "1h", value_parser = parse_duration_arg)]
+    expires: Duration,
+    /// Exact object key instead of one made from NAME and --key-template
+    #[arg(long, value_name = "KEY", conflicts_with = "key_template")]
+    key: Option<String>,
+    #[arg(long, value_name = "TEMPLATE", default_value = "uploads/{uuid}/{name}")]
+    key_template: String,
+    /// Sign even when the key's extension will not start a workflow
+    #[arg(long)]
+    force: bool,
+    /// One JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    plan::parse_size(text).map_err(|e| e.to_string())
+}
+
+fn parse_concurrency_arg(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("\"{text}\" is not a number of parts from 1 to 256")),
+    }
+}
+
+fn parse_rate_arg(text: &str) -> Result<u64, String> {
+    plan::parse_rate(text).map_err(|e| e.to_string())
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    plan::parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn input_error(message: impl Into<String>) -> anyhow::Error {
+    ExitError {
+        code: 2,
+        message: message.into(),
+    }
+    .into()
+}
+
+/// Where uploads go: the bucket, and what the stack says about triggers.
+struct Destination {
+    clients: AwsClients,
+    bucket: String,
+    trigger: Option<WorkflowTrigger>,
+    version: Option<String>,
+}
+
+async fn destination(connection: &ConnectionArgs) -> anyhow::Result<Destination> {
+    let clients = connection.clients().await?;
+    // A bucket named by hand needs no CloudFormation rights; the stack, when also named, still tells the mode.
+    if let (Some(bucket), None) = (&connection.source_bucket, &connection.stack) {
+        return Ok(Destination {
+            clients,
+            bucket: bucket.clone(),
+            trigger: None,
+            version: None,
+        });
+    }
+    let resources = discover(
+        &clients,
+        connection.stack.as_deref(),
+        &connection.overrides(),
+    )
+    .await?;
+    Ok(Destination {
+        clients,
+        bucket: resources.source_bucket,
+        trigger: resources.workflow_trigger,
+        version: resources.solution_version,
+    })
+}
+
+pub async fn run_upload(connection: &ConnectionArgs, args: &UploadArgs) -> anyhow::Result<()> {
+    let template =
+        KeyTemplate::parse(&args.key_template).map_err(|e| input_error(e.to_string()))?;
+    let metadata_pairs = args
+        .metadata
+        .iter()
+        .map(|pair| naming::parse_metadata_pair(pair))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| input_error(e.to_string()))?;
+    let selection = select_files(&args.paths, &|path: &std::path::Path| {
+        is_video_extension(path)
+    });
+    for note in &selection.notes {
+        eprintln!("vodesk: {note}");
+    }
+    let mut refused: Vec<String> = selection
+        .refused
+        .iter()
+        .map(|r| format!("{}: {}", r.path.display(), r.reason))
+        .collect();
+    if args.key.is_some() && selection.accepted.len() > 1 {
+        return Err(input_error(format!(
+            "--key names one object but {} files were given; use --key-template for several",
+            selection.accepted.len()
+        )));
+    }
+
+    let dest = destination(connection).await?;
+    let metadata_mode =
+        dest.trigger == Some(WorkflowTrigger::MetadataFile) || !metadata_pairs.is_empty();
+    if !metadata_pairs.is_empty() && dest.trigger == Some(WorkflowTrigger::VideoFile) {
+        return Err(input_error(
+            "--metadata needs a stack deployed with WorkflowTrigger=MetadataFile; this stack starts a workflow from each video itself",
+        ));
+    }
+    let journal = Journal::open_default()?;
+    let date = naming::today_utc();
+    let mut ids = Vec::new();
+    for file in &selection.accepted {
+        let key = match &args.key {
+            Some(key) => key.clone(),
+            None => match template.render(&file.display_name, &uuid::Uuid::new_v4(), date) {
+                Ok(key) => key,
+                Err(err) => {
+                    refused.push(format!("{}: {err}", file.path.display()));
+                    continue;
+                }
+            },
+        };
+        let metadata_document = if metadata_mode {
+            match naming::metadata_document(&key, &metadata_pairs) {
+                Ok(doc) => Some(doc.to_string()),
+                Err(err) => return Err(input_error(err.to_string())),
+            }
+        } else {
+            if let TriggerVerdict::WillNotStart { reason } =
+                naming::video_trigger(&key, dest.trigger, dest.version.as_deref())
+                && !args.force
+            {
+                refused.push(format!(
+                    "{}: {reason} Pass --force to upload it anyway.",
+                    file.path.display()
+                ));
+                continue;
+            }
+            None
+        };
+        let plan = match plan::plan(file.size, args.tuning.part_size) {
+            Ok(plan) => plan,
+            Err(err) => {
+                refused.push(format!("{}: {err}", file.path.display()));
+                continue;
+            }
+        };
+        if let Some(note) = &plan.adjusted {
+            eprintln!("vodesk: {}: {note}", file.display_name);
+        }
+        let identity = fingerprint::identify(&file.path)
+            .map_err(|e| input_error(format!("cannot read {}: {e}", file.path.display())))?;
+        let target = UploadTarget {
+            endpoint_url: dest.clients.endpoint_url.clone(),
+            region: dest.clients.region.clone(),
+            profile: connection.profile.clone(),
+            bucket: dest.bucket.clone(),
+            key,
+            part_size: plan.part_size,
+            part_count: plan.part_count,
+            multipart: plan.multipart,
+            metadata_document,
+        };
+        ids.push(journal.create(&file.path, &file.display_name, &identity, &target)?);
+    }
+    for line in &refused {
+        eprintln!("vodesk: refused: {line}");
+    }
+    if ids.is_empty() {
+        return Err(input_error(if refused.is_empty() {
+            "no video files to upload".to_owned()
+        } else {
+            format!(
+                "nothing to upload: {} file(s) refused (see above)",
+                refused.len()
+            )
+        }));
+    }
+    let summary = drive(
+        &dest.clients,
+        journal,
+        connection.profile.clone(),
+        &args.tuning,
+        &ids,
+        false,
+        args.json,
+    )
+    .await?;
+    finish(summary, refused.len())
+}
+
+pub async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
+    let journal = Journal::open_default()?;
+    let records: Vec<UploadRecord> = match args.id {
+        Some(id) => vec![journal.get(id)?],
+        None => journal.unfinished()?,
+    };
+    let records: Vec<UploadRecord> = records
+        .into_iter()
+        .filter(|r| r.state.is_unfinished())
+        .collect();
+    if records.is_empty() {
+        if !args.json {
+            println!("Nothing to resume: every upload in the journal is complete.");
+        }
+        return Ok(());
+    }
+    // An upload continues where it started: same endpoint, region and profile, whatever the flags say now
+    // (only the tuning flags apply).
+    let mut groups: HashMap<(Option<String>, String, Option<String>), Vec<i64>> = HashMap::new();
+    for r in &records {
+        let key = (
+            r.target.endpoint_url.clone(),
+            r.target.region.clone(),
+            r.target.profile.clone(),
+        );
+        groups.entry(key).or_default().push(r.id);
+    }
+    let mut total = Summary::default();
+    for ((endpoint_url, region, profile), ids) in groups {
+        let settings = ConnectionSettings {
+            profile: profile.clone(),
+            region: Some(region),
+            endpoint_url,
+            emulator_credentials: false,
+        };
+        let clients = AwsClients::connect(&settings).await?;
+        let summary = drive(
+            &clients,
+            journal.clone(),
+            profile,
+            &args.tuning,
+            &ids,
+            args.restart,
+            args.json,
+        )
+        .await?;
+        total.merge(summary);
+    }
+    finish(total, 0)
+}
+
+pub async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
+    let journal = Journal::open_default()?;
+    let record = journal.get(args.id)?;
+    let settings = ConnectionSettings {
+        profile: record.target.profile.clone(),
+        region: Some(record.target.region.clone()),
+        endpoint_url: record.target.endpoint_url.clone(),
+        emulator_credentials: false,
+    };
+    let clients = AwsClients::connect(&settings).await?;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let uploader = Uploader::new(
+        clients.s3,
+        journal,
+        UploaderConfig::default(),
+        settings.profile,
+        tx,
+    );
+    match uploader.cancel_now(args.id).await {
+        Outcome::Cancelled => {
+            println!(
+                "Cancelled upload {} ({} → s3://{}/{}); nothing of it is left on the server.",
+                args.id, record.original_name, record.target.bucket, record.target.key
+            );
+            Ok(())
+        }
+        Outcome::Failed { error } => Err(anyhow::anyhow!(error)),
+        other => Err(anyhow::anyhow!("unexpected outcome {other:?}")),
+    }
+}
+
+pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
+    let journal = Journal::open_default()?;
+    let records = journal.list(args.recent)?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                let confirmed: u64 = journal.parts(r.id).map(|p| p.iter().map(|p| p.size).sum()).unwrap_or(0);
+                serde_json::json!({
+                    "id": r.id, "state": r.state, "file": r.file_path, "name": r.original_name, "size": r.file.size,
+                    "confirmed": if r.state == UploadState::Completed { r.file.size } else { confirmed },
+                    "bucket": r.target.bucket, "key": r.target.key, "upload_id": r.upload_id, "error": r.error,
+                    "created_at": r.created_at, "completed_at": r.completed_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if records.is_empty() {
+        println!("No uploads yet. Start one with: vodesk upload FILE");
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:<10} {:>20}  {:<40} KEY",
+        "ID", "STATE", "PROGRESS", "FILE"
+    );
+    for r in &records {
+        let confirmed: u64 = if r.state == UploadState::Completed {
+            r.file.size
+        } else {
+            journal
+                .parts(r.id)
+                .map(|p| p.iter().map(|p| p.size).sum())
+                .unwrap_or(0)
+        };
+        let progress = format!("{} / {}", human_bytes(confirmed), human_bytes(r.file.size));
+        let state = format!("{:?}", r.state).to_lowercase();
+        println!(
+            "{:>5}  {state:<10} {progress:>20}  {:<40} s3://{}/{}",
+            r.id, r.original_name, r.target.bucket, r.target.key
+        );
+        if let Some(error) = &r.error
+            && r.state != UploadState::Completed
+        {
+            println!("       {error}");
+        }
+    }
+    if records.iter().any(|r| r.state.is_unfinished()) {
+        println!(
+            "\nResume with `vodesk resume ID` or `vodesk resume --all`; drop one with `vodesk cancel ID`."
+        );
+    }
+    Ok(())
+}
+
+pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> anyhow::Result<()> {
+    let dest = destination(connection).await?;
+    let key = match &args.key {
+        Some(key) => key.clone(),
+        None => KeyTemplate::parse(&args.key_template)
+            .and_then(|t| t.render(&args.name, &uuid::Uuid::new_v4(), naming::today_utc()))
+            .map_err(|e| input_error(e.to_string()))?,
+    };
+    if dest.trigger == Some(WorkflowTrigger::MetadataFile) {
+        eprintln!(
+            "vodesk: note: this stack starts workflows from metadata files: after the upload, someone with access must add {}",
+            naming::metadata_key(&key)
+        );
+    } else if let TriggerVerdict::WillNotStart { reason } =
+        naming::video_trigger(&key, dest.trigger, dest.version.as_deref())
+        && !args.force
+    {
+        return Err(input_error(format!(
+            "{reason} Pass --force to sign it anyway."
+        )));
+    }
+    // A presigned PUT must not carry a checksum of the (absent) body, or the real upload is refused.
+    let s3_config = dest
+        .clients
+        .s3
+        .config()
+        .to_builder()
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(args.expires)
+        .map_err(|e| input_error(format!("--expires: {e}")))?;
+    let request = s3
+        .put_object()
+        .bucket(&dest.bucket)
+        .key(&key)
+        .presigned(presigning)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "could not sign the URL: {}",
+                vodesk::aws::sdk_error::describe(&e)
+            )
+        })?;
+    let url = request.uri().to_owned();
+    let local_name = std::path::Path::new(&args.name)
+        .file_name()
+        .map_or(args.name.clone(), |n| n.to_string_lossy().into_owned());
+    let curl = format!(
+        "curl --fail --upload-file {} {}",
+        shell_quote(&local_name),
+        shell_quote(&url)
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "bucket": dest.bucket, "key": key, "url": url, "method": "PUT",
+                "expires_in_seconds": args.expires.as_secs(), "curl": curl,
+            }))?
+        );
+    } else {
+        println!(
+            "Presigned PUT for s3://{}/{key}, valid for {}:\n\n{url}\n",
+            dest.bucket,
+            humantime(args.expires)
+        );
+        println!(
+            "Whoever has this URL can upload one file to that key, without AWS credentials:\n\n{curl}"
+        );
+    }
+    Ok(())
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        s if s % 60 == 0 => format!("{} minute(s)", s / 60),
+        s => format!("{s} second(s)"),
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[derive(Debug, Default)]
+struct Summary {
+    completed: usize,
+    unverified: usize,
+    paused: Vec<i64>,
+    failed: Vec<(i64, String)>,
+    cancelled: usize,
+    interrupted: bool,
+}
+
+impl Summary {
+    fn merge(&mut self, other: Summary) {
+        self.completed += other.completed;
+        self.unverified += other.unverified;
+        self.paused.extend(other.paused);
+        self.failed.extend(other.failed);
+        self.cancelled += other.cancelled;
+        self.interrupted |= other.interrupted;
+    }
+}
+
+/// Runs the uploads `ids` together (one concurrency budget), showing progress, pausing all on Ctrl-C.
+async fn drive(
+    clients: &AwsClients,
+    journal: Journal,
+    profile: Option<String>,
+    tuning: &Tuning,
+    ids: &[i64],
+    restart: bool,
+    json: bool,
+) -> anyhow::Result<Summary> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let config = UploaderConfig {
+        concurrency: tuning.concurrency,
+        limit_rate: tuning.limit_rate,
+        ..Default::default()
+    };
+    let uploader = Uploader::new(clients.s3.clone(), journal, config, profile, tx);
+    let mut display = Display::new(json, ids.len());
+    let mut controls = Vec::new();
+    let mut runs = JoinSet::new();
+    for &id in ids {
+        let control = UploadControl::default();
+        controls.push(control.clone());
+        let uploader = uploader.clone();
+        runs.spawn(async move { (id, uploader.run(id, &control, restart).await) });
+    }
+    let mut summary = Summary::default();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        tokio::select! {
+            Some(event) = rx.recv() => display.show(&event),
+            _ = &mut ctrl_c, if !summary.interrupted => {
+                summary.interrupted = true;
+                display.message("Pausing: the parts already sent are kept…");
+                for control in &controls {
+                    control.pause();
+                }
+            }
+            finished = runs.join_next() => match finished {
+                None => break,
+                Some(Ok((id, outcome))) => match outcome {
+                    Outcome::Completed { verified } => {
+                        summary.completed += 1;
+                        if !verified {
+                            summary.unverified += 1;
+                        }
+                    }
+                    Outcome::Paused { .. } => summary.paused.push(id),
+                    Outcome::Cancelled => summary.cancelled += 1,
+                    Outcome::Failed { error } => summary.failed.push((id, error)),
+                },
+                Some(Err(err)) => return Err(anyhow::anyhow!("an upload task failed: {err}")),
+            },
+        }
+    }
+    drop(uploader);
+    while let Ok(event) = rx.try_recv() {
+        display.show(&event);
+    }
+    display.finish();
+    Ok(summary)
+}
+
+fn finish(summary: Summary, refused: usize) -> anyhow::Result<()> {
+    if summary.interrupted && !summary.paused.is_empty() {
+        let ids: Vec<String> = summary.paused.iter().map(i64::to_string).collect();
+        eprintln!(
+            "vodesk: paused {} upload(s) ({}); nothing sent is lost. Continue with: vodesk resume --all",
+            summary.paused.len(),
+            ids.join(", ")
+        );
+        return Err(ExitError {
+            code: 130,
+            message: "interrupted".into(),
+        }
+        .into());
+    }
+    for id in &summary.paused {
+        eprintln!("vodesk: upload {id} is paused; continue with: vodesk resume {id}");
+    }
+    if !summary.failed.is_empty() {
+        let detail: Vec<String> = summary
+            .failed
+            .iter()
+            .map(|(id, e)| format!("upload {id}: {e}"))
+            .collect();
+        return Err(anyhow::anyhow!(
+            "{} upload(s) failed: {}",
+            summary.failed.len(),
+            detail.join("; ")
+        ));
+    }
+    if refused > 0 {
+        return Err(input_error(format!(
+            "{refused} file(s) were refused (see above); the others were uploaded"
+        )));
+    }
+    if !summary.paused.is_empty() {
+        return Err(anyhow::anyhow!("{} upload(s) paused", summary.paused.len()));
+    }
+    Ok(())
+}
+
+/// Progress bars on a terminal, or JSON lines.
+struct Display {
+    json: bool,
+    multi: MultiProgress,
+    bars: HashMap<i64, ProgressBar>,
+    total: Option<ProgressBar>,
+    sizes: HashMap<i64, (u64, u64)>,
+}
+
+impl Display {
+    fn new(json: bool, files: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(if json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        });
+        let total = (!json && files > 1).then(|| {
+            let bar = multi.add(ProgressBar::new(0));
+            bar.set_style(style("{prefix:>12.bold} [{bar:30.green/white}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"));
+            bar.set_prefix("total");
+            bar
+        });
+        Self {
+            json,
+            multi,
+            bars: HashMap::new(),
+            total,
+            sizes: HashMap::new(),
+        }
+    }
+
+    fn message(&self, text: &str) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "message", "message": text})
+            );
+        } else {
+            let _ = self.multi.println(text);
+        }
+    }
+
+    fn show(&mut self, event: &UploadEvent) {
+        if self.json {
+            if let Ok(line) = serde_json::to_string(event) {
+                println!("{line}");
+            }
+            return;
+        }
+        let id = event.id();
+        match event {
+            UploadEvent::Started {
+                name,
+                size,
+                already_confirmed,
+                bucket,
+                key,
+                ..
+            } => {
+                let bar = self.bars.entry(id).or_insert_with(|| {
+                    let bar = self.multi.insert_from_back(usize::from(self.total.is_some()), ProgressBar::new(*size));
+                    bar.set_style(style("{prefix:>12} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"));
+                    bar
+                });
+                bar.set_prefix(truncate(name, 12));
+                bar.set_length(*size);
+                bar.set_position(*already_confirmed);
+                bar.reset_eta();
+                if *already_confirmed > 0 {
+                    let _ = self.multi.println(format!(
+                        "{name}: resuming, {} of {} already on the server",
+                        human_bytes(*already_confirmed),
+                        human_bytes(*size)
+                    ));
+                }
+                bar.set_message(format!("→ s3://{bucket}/{key}"));
+                self.sizes.insert(id, (*size, *already_confirmed));
+                self.update_total();
+            }
+            UploadEvent::Progress { confirmed, .. } => {
+                if let Some(bar) = self.bars.get(&id) {
+                    bar.set_position(*confirmed);
+                }
+                if let Some(entry) = self.sizes.get_mut(&id) {
+                    entry.1 = *confirmed;
+                }
+                self.update_total();
+            }
+            UploadEvent::Note { message, .. } => {
+                let _ = self.multi.println(format!("{}: {message}", self.name(id)));
+            }
+            UploadEvent::Paused { reason, .. } => {
+                if let Some(bar) = self.bars.get(&id) {
+                    bar.abandon_with_message(format!("paused: {reason}"));
+                }
+            }
+            UploadEvent::Completed {
+                bucket,
+                key,
+                size,
+                verified,
+                seconds,
+                ..
+            } => {
+                if let Some(bar) = self.bars.get(&id) {
+                    bar.set_position(*size);
+                    let check = if *verified {
+                        "checksum verified"
+                    } else {
+                        "size verified"
+                    };
+                    bar.finish_with_message(format!(
+                        "done in {:.1} s ({}, {check}) → s3://{bucket}/{key}",
+                        seconds,
+                        human_rate(*size as f64 / seconds.max(0.001))
+                    ));
+                } else {
+                    let _ = self.multi.println(format!("uploaded s3://{bucket}/{key}"));
+                }
+            }
+            UploadEvent::Failed { error, .. } => {
+                if let Some(bar) = self.bars.get(&id) {
+                    bar.abandon_with_message("failed");
+                }
+                let _ = self
+                    .multi
+                    .println(format!("{}: failed: {error}", self.name(id)));
+            }
+            UploadEvent::Cancelled { .. } => {
+                if let Some(bar) = self.bars.get(&id) {
+                    bar.abandon_with_message("cancelled");
+                }
+            }
+        }
+    }
+
+    fn name(&self, id: i64) -> String {
+        self.bars
+            .get(&id)
+            .map_or_else(|| format!("upload {id}"), |b| b.prefix().trim().to_owned())
+    }
+
+    fn update_total(&self) {
+        if let Some(total) = &self.total {
+            let (size, done) = self
+                .sizes
+                .values()
+                .fold((0, 0), |(s, d), (size, done)| (s + size, d + done));
+            total.set_length(size);
+            total.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(total) = &self.total {
+            total.finish();
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let head: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}

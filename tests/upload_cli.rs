@@ -1,0 +1,460 @@
+//! `vodesk upload|uploads|resume|cancel|presign` as a user runs them, against the emulator: kill -9 in the
+//! middle of an upload and resume, refusals, awkward names, the journal listing, presigned URLs.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{fresh_emulator, vodesk_against};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const BUCKET: &str = "vod-source";
+const MIB: u64 = 1 << 20;
+
+fn write_file(dir: &Path, name: &str, size: u64) -> PathBuf {
+    let path = dir.join(name);
+    let data: Vec<u8> = (0..size).map(|i| ((i * 11) % 253) as u8).collect();
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// `vodesk` against the emulator with its own journal in `data`.
+fn vodesk(endpoint: &str, data: &Path) -> Command {
+    let mut cmd = vodesk_against(endpoint);
+    cmd.env("VODESK_DATA_DIR", data);
+    cmd
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+async fn object_sha(emu: &common::FreshEmulator, key: &str) -> String {
+    let out = emu
+        .clients
+        .s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    sha256(&out.body.collect().await.unwrap().into_bytes())
+}
+
+fn completed_key(events: &[Value]) -> String {
+    events
+        .iter()
+        .find(|e| e["event"] == "completed")
+        .and_then(|e| e["key"].as_str())
+        .unwrap_or_else(|| panic!("no completed event in {events:?}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "interview.mp4", 40 * MIB);
+
+    let mut child = vodesk(&emu.endpoint, dir.path())
+        .args([
+            "upload",
+            "--source-bucket",
+            BUCKET,
+            "--part-size",
+            "5MiB",
+            "--concurrency",
+            "2",
+        ])
+        .args(["--limit-rate", "8MiB", "--json"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut confirmed_before_kill = 0;
+    for line in BufReader::new(stdout).lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "progress" {
+            confirmed_before_kill = event["confirmed"].as_u64().unwrap();
+            if confirmed_before_kill >= 15 * MIB {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up or to write anything more
+    child.wait().unwrap();
+    assert!(confirmed_before_kill >= 15 * MIB);
+
+    let listed = vodesk(&emu.endpoint, dir.path())
+        .args(["uploads", "--json"])
+        .output()
+        .unwrap();
+    let uploads: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        uploads[0]["state"], "active",
+        "a killed upload is still active in the journal: {uploads}"
+    );
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["resume", "--all", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let started = events
+        .iter()
+        .find(|e| e["event"] == "started")
+        .expect("a started event");
+    let already = started["already_confirmed"].as_u64().unwrap();
+    // Everything confirmed before the kill is kept; at most the parts in flight are sent again.
+    assert!(
+        already >= confirmed_before_kill,
+        "resumed from {already}, had {confirmed_before_kill}"
+    );
+    let key = completed_key(&events);
+    let completed = events.iter().find(|e| e["event"] == "completed").unwrap();
+    assert_eq!(completed["verified"], true, "{completed}");
+    assert_eq!(
+        object_sha(&emu, &key).await,
+        sha256(&std::fs::read(&path).unwrap())
+    );
+    let open = emu
+        .clients
+        .s3
+        .list_multipart_uploads()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert!(open.uploads().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_trigger_extension_needs_force() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "old-camera.avi", 1000);
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--source-bucket", BUCKET])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("old-camera.avi") && err.contains("--force"),
+        "{err}"
+    );
+    let listed = emu
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--source-bucket", BUCKET, "--force", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(completed_key(&json_lines(&out)).ends_with("/old-camera.avi"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn awkward_names_become_safe_keys_and_keep_their_original_name() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "Café +100% #1 Año.MOV", 2000);
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--source-bucket", BUCKET, "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = completed_key(&json_lines(&out));
+    let (prefix, name) = key.rsplit_once('/').unwrap();
+    assert!(
+        prefix.starts_with("uploads/") && prefix.len() == "uploads/".len() + 36,
+        "{key}"
+    );
+    assert!(
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+        "{name}"
+    );
+    assert!(
+        name.ends_with(".mov"),
+        "the extension is lower-cased so the workflow starts: {name}"
+    );
+    assert!(name.starts_with("Cafe"), "{name}");
+    let head = emu
+        .clients
+        .s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata()
+            .unwrap()
+            .get("original-filename")
+            .map(String::as_str),
+        Some("Caf%C3%A9 +100%25 #1 A%C3%B1o.MOV")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_expand_to_their_videos_and_refusals_are_explained() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let shoot = dir.path().join("shoot");
+    std::fs::create_dir_all(shoot.join("day2")).unwrap();
+    write_file(&shoot, "a.mp4", 1000);
+    write_file(&shoot.join("day2"), "b.MOV", 1000);
+    write_file(&shoot, "notes.txt", 10);
+    std::fs::write(dir.path().join("empty.mp4"), b"").unwrap();
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--source-bucket", BUCKET, "--json"])
+        .arg(&shoot)
+        .arg(dir.path().join("empty.mp4"))
+        .arg(shoot.join("a.mp4"))
+        .output()
+        .unwrap();
+    // The empty file is refused (exit 2), the two videos are uploaded, the duplicate a.mp4 is dropped.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("empty.mp4") && err.contains("empty"), "{err}");
+    let events = json_lines(&out);
+    let completed = events.iter().filter(|e| e["event"] == "completed").count();
+    assert_eq!(completed, 2, "{events:?}");
+    let listed = emu
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_from_the_cli_aborts_a_paused_upload() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "drop.mp4", 20 * MIB);
+    let mut child = vodesk(&emu.endpoint, dir.path())
+        .args([
+            "upload",
+            "--source-bucket",
+            BUCKET,
+            "--part-size",
+            "5MiB",
+            "--concurrency",
+            "1",
+            "--limit-rate",
+            "5MiB",
+        ])
+        .args(["--json"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "progress" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let open = emu
+        .clients
+        .s3
+        .list_multipart_uploads()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.uploads().len(), 1);
+
+    let listed = vodesk(&emu.endpoint, dir.path())
+        .args(["uploads"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table.contains("drop.mp4") && table.contains("vodesk resume"),
+        "{table}"
+    );
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["cancel", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let open = emu
+        .clients
+        .s3
+        .list_multipart_uploads()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert!(open.uploads().is_empty());
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["cancel", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no upload with id 1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_presigned_url_uploads_without_credentials() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args([
+            "presign",
+            "My Trailer.MP4",
+            "--expires",
+            "15m",
+            "--source-bucket",
+            BUCKET,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = json["url"].as_str().unwrap();
+    let key = json["key"].as_str().unwrap();
+    assert!(key.ends_with("/My-Trailer.mp4"), "{key}");
+    assert!(url.contains("X-Amz-Expires=900"), "{url}");
+    assert!(
+        json["curl"]
+            .as_str()
+            .unwrap()
+            .starts_with("curl --fail --upload-file 'My Trailer.MP4' ")
+    );
+
+    let response = reqwest::Client::new()
+        .put(url)
+        .body(vec![7u8; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let head = emu
+        .clients
+        .s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(4096));
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["presign", "clip.avi", "--source-bucket", BUCKET])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a non-trigger name needs --force"
+    );
+}

@@ -458,3 +458,135 @@ async fn a_presigned_url_uploads_without_credentials() {
         "a non-trigger name needs --force"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_pauses_cleanly_and_says_how_to_resume() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "long-take.mp4", 30 * MIB);
+    let mut child = vodesk(&emu.endpoint, dir.path())
+        .args([
+            "upload",
+            "--source-bucket",
+            BUCKET,
+            "--part-size",
+            "5MiB",
+            "--concurrency",
+            "1",
+        ])
+        .args(["--limit-rate", "5MiB", "--json"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "progress" {
+            break;
+        }
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vodesk resume --all"), "{err}");
+    assert!(
+        rest.iter().any(|l| l.contains("\"event\":\"paused\"")),
+        "{rest:?}"
+    );
+
+    let listed = vodesk(&emu.endpoint, dir.path())
+        .args(["uploads", "--json"])
+        .output()
+        .unwrap();
+    let uploads: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(uploads[0]["state"], "paused");
+    assert!(uploads[0]["confirmed"].as_u64().unwrap() >= 5 * MIB);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
+    use vodesk::aws::vod_template::{VodStackSpec, create_vod_stack};
+    use vodesk::contract::stack::WorkflowTrigger;
+    let emu = fresh_emulator().await;
+    let mut spec = VodStackSpec::v6("vod-meta", "d3k5m7n9p1r3t5.cloudfront.net");
+    spec.workflow_trigger = WorkflowTrigger::MetadataFile;
+    create_vod_stack(&emu.clients.cloudformation, &spec)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "Launch Keynote.mp4", 4000);
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args([
+            "upload",
+            "--stack",
+            "vod-meta",
+            "--json",
+            "--metadata",
+            "frameCapture=true",
+        ])
+        .args(["--metadata", "title=Launch Keynote 2025"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let done = events.iter().find(|e| e["event"] == "completed").unwrap();
+    let (bucket, key) = (
+        done["bucket"].as_str().unwrap(),
+        done["key"].as_str().unwrap(),
+    );
+    assert!(bucket.starts_with("vod-meta-source71e471f1-"));
+    let json_key = format!("{}.json", key.strip_suffix(".mp4").unwrap());
+    let doc = emu
+        .clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(&json_key)
+        .send()
+        .await
+        .unwrap();
+    let doc: Value =
+        serde_json::from_slice(&doc.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(
+        doc["srcVideo"], key,
+        "the metadata file names the video's exact key"
+    );
+    assert_eq!(doc["frameCapture"], true);
+    assert_eq!(doc["title"], "Launch Keynote 2025");
+
+    // On a VideoFile stack, --metadata is a mistake that would start no workflow: refused up front.
+    create_vod_stack(
+        &emu.clients.cloudformation,
+        &VodStackSpec::v6("vod-video", "x.cloudfront.net"),
+    )
+    .await
+    .unwrap();
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--stack", "vod-video", "--metadata", "title=x"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WorkflowTrigger=MetadataFile"));
+}

@@ -625,8 +625,9 @@ impl Uploader {
     }
 
     /// Keeps a server part only when its size is the planned one and it is known to hold this file's bytes:
-    /// the journal recorded the same ETag, or the server's checksum equals the local bytes' checksum (a part
-    /// confirmed just before a crash, before the journal write).
+    /// the journal recorded it with the same ETag (or the server lists no ETags, as some S3-compatible
+    /// servers do, and the journal has it), or the server's checksum equals the local bytes' checksum (a
+    /// part confirmed just before a crash, before the journal write).
     async fn reconcile(
         &self,
         record: &UploadRecord,
@@ -636,9 +637,7 @@ impl Uploader {
     ) -> Result<BTreeMap<u32, PartRecord>, RunError> {
         let mut keep = BTreeMap::new();
         for part in server {
-            let (Some(number), Some(etag), Some(size)) =
-                (part.part_number(), part.e_tag(), part.size())
-            else {
+            let (Some(number), Some(size)) = (part.part_number(), part.size()) else {
                 continue;
             };
             let Ok(number) = u32::try_from(number) else {
@@ -650,14 +649,19 @@ impl Uploader {
             if u64::try_from(size).ok() != Some(len) {
                 continue;
             }
-            if let Some(known) = journal_parts
-                .iter()
-                .find(|p| p.part_number == number && p.etag == etag)
-            {
+            let known = journal_parts.iter().find(|p| {
+                p.part_number == number
+                    && p.size == len
+                    && part.e_tag().is_none_or(|etag| p.etag == etag)
+            });
+            if let Some(known) = known {
                 keep.insert(number, known.clone());
                 continue;
             }
-            let Some(server_crc) = part.checksum_crc64_nvme().and_then(crc64_from_base64) else {
+            let (Some(etag), Some(server_crc)) = (
+                part.e_tag(),
+                part.checksum_crc64_nvme().and_then(crc64_from_base64),
+            ) else {
                 continue;
             };
             let bytes = read_part(&record.file_path, offset, len).await?;

@@ -150,8 +150,8 @@ async fn put_object_with_a_wrong_checksum_is_refused_for_every_algorithm() {
 
 #[tokio::test]
 async fn put_object_checksums_the_sdk_computes_itself_are_verified_and_pass() {
-    // The SDK's default (when_supported) computes a CRC32 and sends it, possibly as an aws-chunked
-    // trailer; the server must decode that and agree.
+    // Asked for an algorithm, the SDK computes the checksum itself. For an in-memory body it sends it
+    // as a header next to a signed payload hash (x-amz-content-sha256: <hex>), both checked.
     let server = started().await;
     let s3 = server.clients().await.s3;
     let body = pattern(3 * MIB, 2);
@@ -172,6 +172,44 @@ async fn put_object_checksums_the_sdk_computes_itself_are_verified_and_pass() {
         .await
         .expect("head object");
     assert_eq!(head.checksum_crc64_nvme(), Some(crc64nvme(&body).as_str()));
+}
+
+#[tokio::test]
+async fn a_streamed_body_with_a_trailing_checksum_is_decoded_and_verified() {
+    // A body read from a file is not re-readable, so the SDK sends it aws-chunked
+    // (STREAMING-UNSIGNED-PAYLOAD-TRAILER) with the checksum in a trailer: the way an uploader that
+    // streams parts from disk talks to S3.
+    let server = started().await;
+    let s3 = server.clients().await.s3;
+    let body = pattern(2 * MIB + 17, 5);
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), &body).expect("write temp file");
+    let stream = ByteStream::from_path(file.path())
+        .await
+        .expect("stream the file");
+    let put = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("streamed")
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .body(stream)
+        .send()
+        .await
+        .expect("a streamed body with a trailing checksum is accepted");
+    assert_eq!(put.checksum_crc64_nvme(), Some(crc64nvme(&body).as_str()));
+    let got = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("streamed")
+        .send()
+        .await
+        .expect("get object")
+        .body
+        .collect()
+        .await
+        .expect("read body")
+        .into_bytes();
+    assert!(got.as_ref() == body.as_slice(), "the body arrived intact");
 }
 
 /// s3s-fs 0.14.1 does not verify UploadPart checksums. If this starts failing, the server got stricter:

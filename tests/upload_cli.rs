@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -74,33 +73,10 @@ async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "interview.mp4", 40 * MIB);
 
-    let mut child = vodesk(&emu.endpoint, dir.path())
-        .args([
-            "upload",
-            "--source-bucket",
-            BUCKET,
-            "--part-size",
-            "5MiB",
-            "--concurrency",
-            "2",
-        ])
-        .args(["--limit-rate", "8MiB", "--json"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut confirmed_before_kill = 0;
-    for line in BufReader::new(stdout).lines() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["event"] == "progress" {
-            confirmed_before_kill = event["confirmed"].as_u64().unwrap();
-            if confirmed_before_kill >= 15 * MIB {
-                break;
-            }
-        }
-    }
+    let mut cmd = vodesk(&emu.endpoint, dir.path());
+    cmd.args(common::slow_upload_args(BUCKET, 2, "8MiB", &path))
+        .stderr(Stdio::null());
+    let (mut child, confirmed_before_kill, _) = common::spawn_until_confirmed(cmd, 15 * MIB);
     child.kill().unwrap(); // SIGKILL: no chance to clean up or to write anything more
     child.wait().unwrap();
     assert!(confirmed_before_kill >= 15 * MIB);
@@ -317,31 +293,10 @@ async fn cancel_from_the_cli_aborts_a_paused_upload() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "drop.mp4", 20 * MIB);
-    let mut child = vodesk(&emu.endpoint, dir.path())
-        .args([
-            "upload",
-            "--source-bucket",
-            BUCKET,
-            "--part-size",
-            "5MiB",
-            "--concurrency",
-            "1",
-            "--limit-rate",
-            "5MiB",
-        ])
-        .args(["--json"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    for line in BufReader::new(stdout).lines() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["event"] == "progress" {
-            break;
-        }
-    }
+    let mut cmd = vodesk(&emu.endpoint, dir.path());
+    cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
+        .stderr(Stdio::null());
+    let (mut child, _, _) = common::spawn_until_confirmed(cmd, 1);
     child.kill().unwrap();
     child.wait().unwrap();
     let open = emu
@@ -471,29 +426,10 @@ async fn ctrl_c_pauses_cleanly_and_says_how_to_resume() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "long-take.mp4", 30 * MIB);
-    let mut child = vodesk(&emu.endpoint, dir.path())
-        .args([
-            "upload",
-            "--source-bucket",
-            BUCKET,
-            "--part-size",
-            "5MiB",
-            "--concurrency",
-            "1",
-        ])
-        .args(["--limit-rate", "5MiB", "--json"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["event"] == "progress" {
-            break;
-        }
-    }
+    let mut cmd = vodesk(&emu.endpoint, dir.path());
+    cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
+        .stderr(Stdio::piped());
+    let (child, _, lines) = common::spawn_until_confirmed(cmd, 1);
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -589,4 +525,63 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("WorkflowTrigger=MetadataFile"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_pauses_the_upload_and_says_how_to_sign_in() {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "clip.mp4", 1000);
+    // A profile whose credentials cannot be had, the way an expired SSO session fails.
+    let config = dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        "[profile work]\nregion = us-east-1\ncredential_process = sh -c 'echo \"Error loading SSO Token: Token for work does not exist or has expired\" >&2; exit 1'\n",
+    )
+    .unwrap();
+    let out = vodesk(&emu.endpoint, dir.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "--profile",
+            "work",
+            "upload",
+            "--source-bucket",
+            BUCKET,
+            "--json",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let paused = events
+        .iter()
+        .find(|e| e["event"] == "paused")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    let reason = paused["reason"].as_str().unwrap();
+    assert!(reason.contains("aws sso login --profile work"), "{reason}");
+    assert!(reason.contains("vodesk resume 1"), "{reason}");
+    let listed = vodesk(&emu.endpoint, dir.path())
+        .args(["uploads", "--json"])
+        .output()
+        .unwrap();
+    let uploads: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        uploads[0]["state"], "paused",
+        "kept for a resume after signing in"
+    );
 }

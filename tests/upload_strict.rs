@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -169,32 +168,10 @@ async fn killed_cli_upload_resumes_against_the_strict_server() {
             .env("VODESK_DATA_DIR", dir.path());
         cmd
     };
-    let mut child = vodesk()
-        .args([
-            "upload",
-            "--source-bucket",
-            BUCKET,
-            "--part-size",
-            "5MiB",
-            "--concurrency",
-            "2",
-        ])
-        .args(["--limit-rate", "8MiB", "--json"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut confirmed = 0;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["event"] == "progress" {
-            confirmed = event["confirmed"].as_u64().unwrap();
-            if confirmed >= 10 * MIB {
-                break;
-            }
-        }
-    }
+    let mut cmd = vodesk();
+    cmd.args(common::slow_upload_args(BUCKET, 2, "8MiB", &path))
+        .stderr(Stdio::null());
+    let (mut child, confirmed, _) = common::spawn_until_confirmed(cmd, 10 * MIB);
     child.kill().unwrap();
     child.wait().unwrap();
 

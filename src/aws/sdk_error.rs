@@ -89,6 +89,13 @@ where
                 Disposition::Permanent
             }
         }
-        _ => Disposition::Permanent,
+        _ => {
+            let text = DisplayErrorContext(err).to_string().to_ascii_lowercase();
+            if text.contains("credentials") && (text.contains("expired") || text.contains("sso")) {
+                Disposition::CredentialsExpired
+            } else {
+                Disposition::Permanent
+            }
+        }
     }
 }

@@ -87,3 +87,63 @@ pub fn vodesk_against(endpoint: &str) -> std::process::Command {
         .env_remove("VODESK_STACK");
     cmd
 }
+
+/// Starts `cmd` (a `vodesk … upload … --json`) with its events piped, and reads them until the upload
+/// has `bytes` confirmed. Returns the running child (its stdout taken), the bytes confirmed so far and
+/// the reader, to read the rest of the events later.
+pub fn spawn_until_confirmed(
+    mut cmd: std::process::Command,
+    bytes: u64,
+) -> (
+    std::process::Child,
+    u64,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start vodesk");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut confirmed = 0;
+    for line in lines.by_ref() {
+        let event: serde_json::Value =
+            serde_json::from_str(&line.expect("read an event")).expect("a JSON event");
+        if event["event"] == "progress" {
+            confirmed = event["confirmed"].as_u64().expect("confirmed bytes");
+            if confirmed >= bytes {
+                break;
+            }
+        }
+    }
+    (child, confirmed, lines)
+}
+
+/// `upload --source-bucket BUCKET --part-size 5MiB --concurrency N --limit-rate RATE --json FILE`.
+pub fn slow_upload_args(
+    bucket: &str,
+    concurrency: u32,
+    rate: &str,
+    file: &std::path::Path,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "upload",
+        "--source-bucket",
+        bucket,
+        "--part-size",
+        "5MiB",
+        "--json",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.extend([
+        "--concurrency".into(),
+        concurrency.to_string().into(),
+        "--limit-rate".into(),
+        rate.into(),
+    ]);
+    args.push(file.into());
+    args
+}

@@ -52,6 +52,8 @@ pub const ACCESS_KEY: &str = "vodesk-strict";
 pub const SECRET_KEY: &str = "vodesk-strict-secret";
 /// Environment variable `scripts/lib.sh` (`ensure_s3s_fs`) exports with the binary's path.
 pub const S3S_FS_ENV: &str = "VODESK_S3S_FS";
+/// A `RUST_LOG` filter for the server; when set, its log is echoed to the test's stderr.
+pub const LOG_ENV: &str = "VODESK_S3S_FS_LOG";
 const INSTALL_HINT: &str = "run scripts/test (or scripts/lib.sh's ensure_s3s_fs) to install s3s-fs";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 const START_ATTEMPTS: usize = 3;
@@ -109,6 +111,8 @@ impl StrictS3 {
     }
 
     fn try_start(binary: &std::path::Path) -> Result<Self, String> {
+        // To see what the server got: VODESK_S3S_FS_LOG=s3s=debug,s3s_fs=debug cargo test ... -- --nocapture
+        let log_filter = std::env::var(LOG_ENV).ok().filter(|f| !f.is_empty());
         let root = tempfile::Builder::new()
             .prefix("vodesk-s3s-fs-")
             .tempdir()
@@ -121,7 +125,7 @@ impl StrictS3 {
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
             .arg(root.path())
             // The port appears only in an INFO log line; nothing else is logged at this level per request.
-            .env("RUST_LOG", "s3s_fs=info")
+            .env("RUST_LOG", log_filter.as_deref().unwrap_or("s3s_fs=info"))
             .env_remove("RUST_LOG_STYLE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -130,11 +134,15 @@ impl StrictS3 {
             .map_err(|e| format!("could not run sh: {e}"))?;
         let stdout = child.stdout.take();
         let (tx, rx) = mpsc::channel();
+        let echo = log_filter.is_some();
         std::thread::spawn(move || {
             let Some(out) = stdout else { return };
             let mut sent = false;
             // Read to the end even after the endpoint: a full pipe would block the server's logging.
             for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if echo {
+                    eprintln!("[s3s-fs] {line}");
+                }
                 if !sent && let Some(at) = line.find("server is running at ") {
                     let url = line[at + "server is running at ".len()..].trim().to_owned();
                     sent = tx.send(url).is_ok();

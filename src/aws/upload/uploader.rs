@@ -376,9 +376,7 @@ impl Uploader {
             .acquire()
             .await
             .map_err(|e| RunError::Failed(e.to_string()))?;
-        let body = read_part(&record.file_path, 0, size).await?;
-        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &body);
-        let checksum = crc64_base64(crc);
+        let (body, crc, checksum) = read_checksummed(&record.file_path, 0, size).await?;
         let target = &record.target;
         let original_name = metadata_value(&record.original_name);
         let send = || async {
@@ -664,8 +662,7 @@ impl Uploader {
             ) else {
                 continue;
             };
-            let bytes = read_part(&record.file_path, offset, len).await?;
-            let local = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &bytes);
+            let (_, local, _) = read_checksummed(&record.file_path, offset, len).await?;
             if local == server_crc {
                 keep.insert(
                     number,
@@ -691,9 +688,7 @@ impl Uploader {
         control: &UploadControl,
     ) -> Result<PartRecord, RunError> {
         let inner = &self.inner;
-        let body = read_part(&record.file_path, offset, len).await?;
-        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &body);
-        let checksum = crc64_base64(crc);
+        let (body, crc, checksum) = read_checksummed(&record.file_path, offset, len).await?;
         let target = &record.target;
         let send = || async {
             if let Some(throttle) = &inner.throttle {
@@ -948,6 +943,17 @@ async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes, RunError
     .await
     .map_err(|e| RunError::Failed(format!("read task failed: {e}")))?
     .map_err(|e| RunError::Failed(format!("cannot read the file at offset {offset}: {e}")))
+}
+
+/// A range of the file with its CRC64NVME, raw and as the base64 the `x-amz-checksum-crc64nvme` header carries.
+async fn read_checksummed(
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<(Bytes, u64, String), RunError> {
+    let bytes = read_part(path, offset, len).await?;
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &bytes);
+    Ok((bytes, crc, crc64_base64(crc)))
 }
 
 /// The full-object CRC64NVME from the parts' CRCs, in part order, without reading the file again.

@@ -7,7 +7,7 @@
 //! target/release/examples/s3_discard --port 0 --exit-on-stdin-eof
 //! {"endpoint":"http://127.0.0.1:41234"}
 //! curl http://127.0.0.1:41234/__stats
-//! {"received_bytes":0,"put_objects":0,"upload_parts":0,"completed_uploads":0,"open_uploads":0,"stored_part_bytes":0}
+//! {"completed_uploads":0,"open_uploads":0,"put_objects":0,"received_bytes":0,"stored_part_bytes":0,"upload_parts":0}
 //! ```
 //!
 //! What it keeps: per multipart upload, the parts received (number, size, ETag, any checksum the client
@@ -180,7 +180,8 @@ impl State {
 
     /// An ETag shaped like S3's (32 hex digits), unique per body received.
     fn e_tag(&self) -> String {
-        format!("{:032x}", u128::from(self.next()) * 0x9e37_79b9_7f4a_7c15)
+        let n = self.next();
+        format!("{:016x}{:016x}", splitmix64(n), splitmix64(!n))
     }
 
     /// Reads the body to its end, counting every byte as it arrives (the stats show live progress).
@@ -221,6 +222,14 @@ impl State {
         })
         .to_string()
     }
+}
+
+/// A bijective 64-bit mix (SplitMix64's finalizer): distinct counters give distinct, random-looking ETags.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn no_such_upload(upload_id: &str) -> s3s::S3Error {
@@ -363,8 +372,14 @@ impl S3 for Discard {
                 "Part number must be an integer between 1 and 10000, inclusive"
             ));
         }
-        // Refuse before reading: S3 answers NoSuchUpload for an aborted or unknown upload.
-        if !self.tables().uploads.contains_key(&input.upload_id) {
+        // Refuse before reading: S3 answers NoSuchUpload for an aborted or unknown upload (or one of
+        // another key).
+        let known = self
+            .tables()
+            .uploads
+            .get(&input.upload_id)
+            .is_some_and(|u| u.bucket == input.bucket && u.key == input.key);
+        if !known {
             return Err(no_such_upload(&input.upload_id));
         }
         let mut checksums = Checksums {
@@ -812,6 +827,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 // A failed accept (e.g. too many open files) must not stop the server.
                 Err(e) => {
                     eprintln!("s3_discard: accept failed: {e}");
+                    // Such errors repeat at once (EMFILE): give connections time to close.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },

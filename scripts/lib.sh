@@ -84,8 +84,6 @@ ensure_emulator() {
 VODESK_TOOLS="$VODESK_ROOT/.tools"
 # s3s-fs checks SigV4 and PutObject checksums for real, unlike moto; tests/common/strict_s3.rs runs it.
 VODESK_S3S_FS_VERSION="0.14.1"
-# The release binaries the benchmark runs; bench tools live in their own venv (see ensure_bench_tools).
-VODESK_BENCH_VENV="$VODESK_ROOT/.venv-bench"
 
 # The pinned s3s-fs in .tools/bin, built from crates.io only when it is missing or another version.
 ensure_s3s_fs() {
@@ -94,11 +92,13 @@ ensure_s3s_fs() {
         export VODESK_S3S_FS="$bin"
         return 0
     fi
-    say "Installing s3s-fs $VODESK_S3S_FS_VERSION (the strict S3 test server) into .tools/"
+    say "Installing s3s-fs $VODESK_S3S_FS_VERSION (the strict S3 test server) into .tools/ (a few minutes)"
+    mkdir -p "$VODESK_TOOLS"
+    local log="$VODESK_TOOLS/install-s3s-fs.log"
+    # --force: replaces another version in place; the log is shown only if the build fails.
     cargo install s3s-fs --version "$VODESK_S3S_FS_VERSION" --features binary --locked --force \
-        --root "$VODESK_TOOLS" >/dev/null 2>"$VODESK_TOOLS.install.log" \
-        || { cat "$VODESK_TOOLS.install.log" >&2; die "could not install s3s-fs $VODESK_S3S_FS_VERSION"; }
-    rm -f "$VODESK_TOOLS.install.log"
+        --root "$VODESK_TOOLS" >"$log" 2>&1 \
+        || { tail -n 30 "$log" >&2; die "could not install s3s-fs $VODESK_S3S_FS_VERSION (log: $log)"; }
     export VODESK_S3S_FS="$bin"
 }
 

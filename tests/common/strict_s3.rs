@@ -112,7 +112,17 @@ impl StrictS3 {
 
     fn try_start(binary: &std::path::Path) -> Result<Self, String> {
         // To see what the server got: VODESK_S3S_FS_LOG=s3s=debug,s3s_fs=debug cargo test ... -- --nocapture
-        let log_filter = std::env::var(LOG_ENV).ok().filter(|f| !f.is_empty());
+        // The address line needs s3s_fs at INFO, whatever else the filter asks for.
+        let log_filter = std::env::var(LOG_ENV)
+            .ok()
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                if f.contains("s3s_fs") {
+                    f
+                } else {
+                    format!("{f},s3s_fs=info")
+                }
+            });
         let root = tempfile::Builder::new()
             .prefix("vodesk-s3s-fs-")
             .tempdir()

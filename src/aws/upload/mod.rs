@@ -1,6 +1,7 @@
 //! Uploads into the stack's source bucket: which files and keys (naming, selection), how they are cut
 //! into parts (plan), the durable journal that makes them resumable, and the engine that sends them.
 
+pub mod buffers;
 pub mod events;
 pub mod fingerprint;
 pub mod journal;

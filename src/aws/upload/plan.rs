@@ -31,9 +31,11 @@ pub const MAX_OBJECT: u64 = MAX_PARTS as u64 * MAX_PART;
 /// leaves debris on failure (the source bucket has no lifecycle rule that aborts incomplete uploads),
 /// which is not worth it for small files. Must stay ≤ 5 GiB, the single-PUT limit.
 pub const SINGLE_PUT_THRESHOLD: u64 = 16 * MIB;
-/// Part size when the user asks for none. To be tuned by benchmark.
-pub const DEFAULT_PART_SIZE: u64 = 16 * MIB;
-/// Parts in flight at once per upload when the user asks for none. To be tuned by benchmark.
+/// Part size when the user asks for none. Memory is about concurrency × part size (plus ~20 MiB), and
+/// scripts/bench-upload found no throughput gain above 8 MiB; 8 × 8 MiB keeps a whole upload under
+/// 100 MiB of memory whatever the file size (docs/BENCHMARKS.md).
+pub const DEFAULT_PART_SIZE: u64 = 8 * MIB;
+/// Parts in flight at once, across all uploads, when the user asks for none (see DEFAULT_PART_SIZE).
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Longest validity of a SigV4 presigned URL (7 days).
@@ -422,7 +424,7 @@ mod tests {
         assert_eq!(MAX_OBJECT, 53_687_091_200_000);
         assert_eq!(human_bytes(MAX_OBJECT), "48.8 TiB");
         assert_eq!(SINGLE_PUT_THRESHOLD, 16 * MIB);
-        assert_eq!(DEFAULT_PART_SIZE, 16 * MIB);
+        assert_eq!(DEFAULT_PART_SIZE, 8 * MIB);
         assert_eq!(DEFAULT_CONCURRENCY, 8);
     }
 
@@ -479,13 +481,13 @@ mod tests {
         let p = plan(SINGLE_PUT_THRESHOLD, None).unwrap();
         assert!(p.multipart);
         assert_eq!(p.part_size, DEFAULT_PART_SIZE);
-        assert_eq!(p.part_count, 1);
+        assert_eq!(p.part_count, 2);
 
         let p = plan(100 * MIB + 1, None).unwrap();
         assert!(p.multipart);
         assert_eq!(p.part_size, DEFAULT_PART_SIZE);
-        assert_eq!(p.part_count, 7); // 6 × 16 MiB = 96 MiB, then 4 MiB + 1 byte
-        assert_eq!(p.part_range(7), Some((96 * MIB, 4 * MIB + 1)));
+        assert_eq!(p.part_count, 13); // 12 × 8 MiB = 96 MiB, then 4 MiB + 1 byte
+        assert_eq!(p.part_range(13), Some((96 * MIB, 4 * MIB + 1)));
     }
 
     #[test]
@@ -588,7 +590,7 @@ mod tests {
         );
         assert_eq!(
             plan(10 * GIB, None).unwrap().to_string(),
-            "multipart, 640 parts of 16 MiB (10 GiB)"
+            "multipart, 1,280 parts of 8 MiB (10 GiB)"
         );
     }
 

@@ -5,7 +5,6 @@
 //! with backoff and jitter; pause and cancel; resume reconciled with the server's ListParts.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::sdk_error::{self, Disposition};
+use crate::aws::upload::buffers::BufferPool;
 use crate::aws::upload::events::UploadEvent;
 use crate::aws::upload::fingerprint;
 use crate::aws::upload::journal::{Journal, JournalError, PartRecord, UploadRecord, UploadState};
@@ -117,6 +117,7 @@ struct Inner {
     journal: Journal,
     budget: Semaphore,
     throttle: Option<Throttle>,
+    buffers: BufferPool,
     events: mpsc::UnboundedSender<UploadEvent>,
     config: UploaderConfig,
     profile: Option<String>,
@@ -151,6 +152,7 @@ impl Uploader {
                 journal,
                 budget: Semaphore::new(concurrency),
                 throttle: config.limit_rate.map(Throttle::new),
+                buffers: BufferPool::new(concurrency),
                 events,
                 config,
                 profile,
@@ -346,6 +348,29 @@ impl Uploader {
         let _ = self.inner.events.send(UploadEvent::Note { id, message });
     }
 
+    /// A range of the file (in a pooled buffer) with its CRC64NVME, raw and as the base64 that the
+    /// `x-amz-checksum-crc64nvme` header carries.
+    async fn read_checksummed(
+        &self,
+        path: &Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<(Bytes, u64, String), RunError> {
+        let bytes = self
+            .inner
+            .buffers
+            .read(path, offset, len)
+            .await
+            .map_err(|e| {
+                RunError::Failed(format!(
+                    "cannot read {} at offset {offset}: {e}",
+                    path.display()
+                ))
+            })?;
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &bytes);
+        Ok((bytes, crc, crc64_base64(crc)))
+    }
+
     async fn cancel_remote(&self, record: &UploadRecord) -> Result<(), RunError> {
         let Some(upload_id) = &record.upload_id else {
             return Ok(());
@@ -376,7 +401,7 @@ impl Uploader {
             .acquire()
             .await
             .map_err(|e| RunError::Failed(e.to_string()))?;
-        let (body, crc, checksum) = read_checksummed(&record.file_path, 0, size).await?;
+        let (body, crc, checksum) = self.read_checksummed(&record.file_path, 0, size).await?;
         let target = &record.target;
         let original_name = metadata_value(&record.original_name);
         let send = || async {
@@ -397,6 +422,7 @@ impl Uploader {
                 .await
         };
         self.with_retries(id, "upload", control, send).await?;
+        inner.buffers.give_back(body);
         self.progress(id, size, size, 0.0);
         self.verify(record, crc).await
     }
@@ -662,7 +688,10 @@ impl Uploader {
             ) else {
                 continue;
             };
-            let (_, local, _) = read_checksummed(&record.file_path, offset, len).await?;
+            let (bytes, local, _) = self
+                .read_checksummed(&record.file_path, offset, len)
+                .await?;
+            self.inner.buffers.give_back(bytes);
             if local == server_crc {
                 keep.insert(
                     number,
@@ -688,7 +717,9 @@ impl Uploader {
         control: &UploadControl,
     ) -> Result<PartRecord, RunError> {
         let inner = &self.inner;
-        let (body, crc, checksum) = read_checksummed(&record.file_path, offset, len).await?;
+        let (body, crc, checksum) = self
+            .read_checksummed(&record.file_path, offset, len)
+            .await?;
         let target = &record.target;
         let send = || async {
             if let Some(throttle) = &inner.throttle {
@@ -710,6 +741,7 @@ impl Uploader {
         let out = self
             .with_retries(record.id, &format!("part {number}"), control, send)
             .await?;
+        inner.buffers.give_back(body);
         if let Some(echoed) = out.checksum_crc64_nvme()
             && echoed != checksum
         {
@@ -932,28 +964,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| RunError::Failed(format!("journal task failed: {e}")))?
         .map_err(RunError::from)
-}
-
-async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes, RunError> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let file = File::open(&path)?;
-        fingerprint::read_at(&file, offset, len).map(Bytes::from)
-    })
-    .await
-    .map_err(|e| RunError::Failed(format!("read task failed: {e}")))?
-    .map_err(|e| RunError::Failed(format!("cannot read the file at offset {offset}: {e}")))
-}
-
-/// A range of the file with its CRC64NVME, raw and as the base64 the `x-amz-checksum-crc64nvme` header carries.
-async fn read_checksummed(
-    path: &Path,
-    offset: u64,
-    len: u64,
-) -> Result<(Bytes, u64, String), RunError> {
-    let bytes = read_part(path, offset, len).await?;
-    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &bytes);
-    Ok((bytes, crc, crc64_base64(crc)))
 }
 
 /// The full-object CRC64NVME from the parts' CRCs, in part order, without reading the file again.

@@ -6,3 +6,5 @@
 pub mod app;
 pub mod aws;
 pub mod contract;
+pub mod jobs;
+pub mod time;

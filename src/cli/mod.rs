@@ -2,8 +2,10 @@
 //! (2 for invalid input or usage, 1 for everything else). The binary's edge: `anyhow` lives here.
 
 mod decode;
+mod jobs;
 mod stack;
 mod upload;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -103,6 +105,12 @@ enum Command {
     Cancel(upload::CancelArgs),
     /// Make a presigned PUT URL so someone without AWS credentials can upload one file
     Presign(upload::PresignArgs),
+    /// Print each workflow event (Ingest, Complete, Error) as it happens, until Ctrl-C
+    Watch(watch::WatchArgs),
+    /// List the newest jobs: workflows in the table and this machine's uploads
+    List(jobs::ListArgs),
+    /// Show one job: status, media info and every output URL
+    Show(jobs::ShowArgs),
 }
 
 /// An error whose exit code is not the default 1.
@@ -135,6 +143,9 @@ pub fn run() -> ExitCode {
         Some(Command::Resume(args)) => block_on(upload::run_resume(&args)),
         Some(Command::Cancel(args)) => block_on(upload::run_cancel(&args)),
         Some(Command::Presign(args)) => block_on(upload::run_presign(&cli.connection, &args)),
+        Some(Command::Watch(args)) => block_on(watch::run_watch(&cli.connection, &args)),
+        Some(Command::List(args)) => block_on(jobs::run_list(&cli.connection, &args)),
+        Some(Command::Show(args)) => block_on(jobs::run_show(&cli.connection, &args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -147,3 +147,118 @@ pub fn slow_upload_args(
     args.push(file.into());
     args
 }
+
+/// Creates a v6 VOD-shaped stack `name` in the emulator and discovers it, as `vodesk --stack` would.
+pub async fn vod_stack(clients: &AwsClients, name: &str) -> vodesk::aws::discovery::VodResources {
+    let spec = vodesk::aws::vod_template::VodStackSpec::v6(name, "d1q2w3e4r5t6y7.cloudfront.net");
+    vodesk::aws::vod_template::create_vod_stack(&clients.cloudformation, &spec)
+        .await
+        .expect("create the VOD stack");
+    vodesk::aws::discovery::discover(
+        clients,
+        Some(name),
+        &vodesk::aws::discovery::StackOverrides::default(),
+    )
+    .await
+    .expect("discover the VOD stack")
+}
+
+/// The URLs of every queue whose name starts with `vodesk-`.
+pub async fn vodesk_queue_urls(clients: &AwsClients) -> Vec<String> {
+    clients
+        .sqs
+        .list_queues()
+        .queue_name_prefix("vodesk-")
+        .send()
+        .await
+        .expect("ListQueues")
+        .queue_urls()
+        .to_vec()
+}
+
+/// `(subscription ARN, endpoint)` of every subscription on the topic.
+pub async fn topic_subscriptions(clients: &AwsClients, topic_arn: &str) -> Vec<(String, String)> {
+    clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .expect("ListSubscriptionsByTopic")
+        .subscriptions()
+        .iter()
+        .map(|s| {
+            (
+                s.subscription_arn().unwrap_or_default().to_owned(),
+                s.endpoint().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A fixture of the solution's examples, as text.
+pub fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vod-examples")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Writes one item into the solution's table as the solution would (tests stand in for it), from
+/// the DynamoDB JSON of `item` (`{"attr": {"S": …}, …}`).
+pub async fn put_item_json(clients: &AwsClients, table: &str, item: &serde_json::Value) {
+    let attributes = item
+        .as_object()
+        .expect("an item object")
+        .iter()
+        .map(|(k, v)| (k.clone(), attribute_value(v)))
+        .collect();
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(attributes))
+        .send()
+        .await
+        .expect("PutItem");
+}
+
+/// One DynamoDB JSON descriptor as an SDK AttributeValue.
+pub fn attribute_value(v: &serde_json::Value) -> aws_sdk_dynamodb::types::AttributeValue {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let (tag, inner) = v
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .expect("a descriptor");
+    match tag.as_str() {
+        "S" => A::S(inner.as_str().expect("S").to_owned()),
+        "N" => A::N(inner.as_str().expect("N").to_owned()),
+        "BOOL" => A::Bool(inner.as_bool().expect("BOOL")),
+        "NULL" => A::Null(true),
+        "L" => A::L(
+            inner
+                .as_array()
+                .expect("L")
+                .iter()
+                .map(attribute_value)
+                .collect(),
+        ),
+        "M" => A::M(
+            inner
+                .as_object()
+                .expect("M")
+                .iter()
+                .map(|(k, v)| (k.clone(), attribute_value(v)))
+                .collect(),
+        ),
+        "SS" => A::Ss(
+            inner
+                .as_array()
+                .expect("SS")
+                .iter()
+                .map(|s| s.as_str().expect("string").to_owned())
+                .collect(),
+        ),
+        other => panic!("descriptor {other} not supported by the test helper"),
+    }
+}

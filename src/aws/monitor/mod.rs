@@ -1,0 +1,629 @@
+//! The live monitor: from the moment it is started until `shutdown`, every Ingest, Complete and Error
+//! the solution announces becomes a typed [`MonitorEvent`] on a channel (the same pattern as uploads).
+//!
+//! It listens on its own queue (contract §9; never the stack's), removes abandoned vodesk queues of
+//! the same stack first, refreshes its heartbeat tag while it runs, and unsubscribes and deletes its
+//! queue on shutdown. When SQS or SNS refuse (no permission to create queues or to subscribe) or the
+//! queue stops working, it falls back to polling the table ("polling mode") and says so. With
+//! `EnableSns=No` (only Errors are published) it polls the table besides listening; otherwise it
+//! still reads the table every few minutes, for messages SNS failed to deliver.
+
+pub mod queue;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::catalogue::Catalogue;
+use crate::aws::connection::AwsClients;
+use crate::aws::discovery::VodResources;
+use crate::aws::sdk_error::{self, Disposition};
+use crate::contract::{Decoded, JobRecord, Kind, decode_message_body};
+use crate::time::format_iso8601;
+
+pub use queue::{OwnQueue, SetupError, StaleQueue, Teardown};
+
+/// Seconds after which another client's queue, silent that long, counts as abandoned (default one
+/// hour, contract §9 step 6). Tests set it tiny to clean up after a `kill -9` at once.
+pub const EXPIRY_ENV: &str = "VODESK_QUEUE_EXPIRY_SECONDS";
+/// Seconds between two reads of the table in polling mode (default 5).
+pub const POLL_INTERVAL_ENV: &str = "VODESK_POLL_INTERVAL_SECONDS";
+
+/// How long a set-up interrupted by shutdown may still take, so its queue can be removed.
+const SETUP_GRACE: Duration = Duration::from_secs(10);
+
+/// How the monitor behaves; [`MonitorConfig::default`] is what users get.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    pub expiry: Duration,
+    pub heartbeat_every: Duration,
+    pub poll_interval: Duration,
+    /// In queue mode, the table is also read this often (`None`: never), so that a message SNS
+    /// failed to deliver is still noticed (contract §9 step 7: poll after a long silence).
+    pub quiet_poll_interval: Option<Duration>,
+    /// Polling mode looks this far back for workflows still running when it starts.
+    pub poll_lookback: Duration,
+    /// For Error messages, which carry only the guid: read the item to learn the file (§4).
+    pub look_up_errors: bool,
+    /// The machine's name, part of the queue name.
+    pub host: String,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self::with_expiry(Duration::from_secs(3600))
+    }
+}
+
+impl MonitorConfig {
+    /// Defaults with another expiry; the heartbeat is refreshed six times per expiry (every 10
+    /// minutes for the default hour), never more often than once a second.
+    pub fn with_expiry(expiry: Duration) -> Self {
+        Self {
+            expiry,
+            heartbeat_every: (expiry / 6).clamp(Duration::from_secs(1), Duration::from_secs(600)),
+            poll_interval: Duration::from_secs(5),
+            quiet_poll_interval: Some(Duration::from_secs(300)),
+            poll_lookback: Duration::from_secs(6 * 3600),
+            look_up_errors: true,
+            host: queue::host_name(),
+        }
+    }
+}
+
+/// How the monitor learns about workflows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Mode {
+    /// Its own queue, subscribed to the topic. `also_polling` when the stack publishes only Errors.
+    Queue {
+        queue_name: String,
+        queue_url: String,
+        subscription_arn: String,
+        also_polling: bool,
+    },
+    /// Reading the table every few seconds, because of `reason`.
+    Polling { reason: String },
+}
+
+/// Where an update came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    Queue,
+    Polling,
+}
+
+/// One new fact about a workflow.
+#[derive(Debug, Clone)]
+pub struct JobUpdate {
+    pub decoded: Decoded,
+    pub received_at: SystemTime,
+    pub via: Via,
+    /// The item, read after an Error message that lacked `srcVideo` (so the failed file is known).
+    pub item: Option<JobRecord>,
+}
+
+impl JobUpdate {
+    /// The record (always present: ignored documents are not updates).
+    pub fn record(&self) -> Option<&JobRecord> {
+        self.decoded.record.as_ref()
+    }
+
+    /// The source key, from the message or else from the item.
+    pub fn src_video(&self) -> Option<&str> {
+        self.record()
+            .and_then(|r| r.src_video.as_deref())
+            .or_else(|| self.item.as_ref().and_then(|i| i.src_video.as_deref()))
+    }
+}
+
+/// What the monitor tells its owner.
+#[derive(Debug, Clone)]
+pub enum MonitorEvent {
+    /// An abandoned vodesk queue (and its subscriptions) was removed at start-up.
+    StaleQueueRemoved(StaleQueue),
+    /// Listening: from now on every announcement is seen.
+    Ready(Mode),
+    /// The queue stopped working or could not be used; the table is polled from now on.
+    SwitchedToPolling {
+        reason: String,
+    },
+    Update(Box<JobUpdate>),
+    /// Something worth telling that does not stop the monitor (an undecodable message, a failed
+    /// heartbeat or poll); one line.
+    Warning {
+        message: String,
+    },
+}
+
+/// What shutdown did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StopReport {
+    /// The queue that was used, if one was created.
+    pub queue_name: Option<String>,
+    /// The teardown of that queue.
+    pub teardown: Option<Teardown>,
+}
+
+impl StopReport {
+    /// Nothing of this process is left on the account.
+    pub fn is_clean(&self) -> bool {
+        self.teardown
+            .as_ref()
+            .is_none_or(|t| t.unsubscribed && t.deleted)
+    }
+}
+
+/// The running monitor. Drain `events`; call [`MonitorHandle::shutdown`] to stop and clean up.
+/// Dropping the handle stops it too, cleaning up in the background while the runtime lives.
+pub struct MonitorHandle {
+    pub events: mpsc::UnboundedReceiver<MonitorEvent>,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<StopReport>>,
+}
+
+impl MonitorHandle {
+    /// Stops listening, unsubscribes and deletes the queue, and says how that went.
+    pub async fn shutdown(&mut self) -> StopReport {
+        self.cancel.cancel();
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|_| StopReport {
+                queue_name: None,
+                teardown: Some(Teardown {
+                    problems: vec![
+                        "the monitor stopped unexpectedly, so its queue may remain; the next start removes it once its heartbeat is older than the expiry".into(),
+                    ],
+                    ..Teardown::default()
+                }),
+            }),
+            None => StopReport::default(),
+        }
+    }
+}
+
+impl Drop for MonitorHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts the monitor on the current tokio runtime.
+pub fn start(
+    clients: AwsClients,
+    resources: &VodResources,
+    config: MonitorConfig,
+) -> MonitorHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let monitor = Monitor {
+        catalogue: Catalogue::new(&clients, resources),
+        clients,
+        topic_arn: resources.topic_arn.clone(),
+        stack_tag: resources
+            .stack_name
+            .clone()
+            .unwrap_or_else(|| resources.table.clone()),
+        errors_only: resources.enable_sns == Some(false),
+        config,
+        seen: Arc::new(Mutex::new(HashSet::new())),
+        tx,
+        cancel: cancel.clone(),
+    };
+    let task = tokio::spawn(monitor.run());
+    MonitorHandle {
+        events: rx,
+        cancel,
+        task: Some(task),
+    }
+}
+
+#[derive(Clone)]
+struct Monitor {
+    clients: AwsClients,
+    catalogue: Catalogue,
+    topic_arn: String,
+    stack_tag: String,
+    errors_only: bool,
+    config: MonitorConfig,
+    /// (guid, kind) already delivered: SNS→SQS is at-least-once (§4 Delivery).
+    seen: Arc<Mutex<HashSet<(String, Kind)>>>,
+    tx: mpsc::UnboundedSender<MonitorEvent>,
+    cancel: CancellationToken,
+}
+
+/// Why the receive loop ended.
+enum LoopEnd {
+    Cancelled,
+    /// The owner dropped the event receiver.
+    Closed,
+    QueueBroken(String),
+}
+
+impl Monitor {
+    fn emit(&self, event: MonitorEvent) -> bool {
+        self.tx.send(event).is_ok()
+    }
+
+    /// True the first time (guid, kind) is seen.
+    fn first_time(&self, guid: &str, kind: Kind) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.insert((guid.to_owned(), kind))
+    }
+
+    async fn run(self) -> StopReport {
+        let sqs = &self.clients.sqs;
+        let sns = &self.clients.sns;
+        let started = SystemTime::now();
+        let cleanup = queue::remove_stale(
+            sqs,
+            sns,
+            &self.stack_tag,
+            &self.topic_arn,
+            started,
+            self.config.expiry,
+            None,
+        );
+        let cleanup = tokio::select! {
+            result = cleanup => result,
+            () = self.cancel.cancelled() => return StopReport::default(),
+        };
+        match cleanup {
+            Ok(removed) => {
+                for stale in removed {
+                    self.emit(MonitorEvent::StaleQueueRemoved(stale));
+                }
+            }
+            // Listing needs sqs:ListQueues on *, which a restricted user may lack: not fatal.
+            Err(message) => {
+                self.emit(MonitorEvent::Warning {
+                    message: format!("could not look for abandoned vodesk queues: {message}"),
+                });
+            }
+        }
+
+        let name = queue::queue_name(
+            &self.stack_tag,
+            &self.config.host,
+            &uuid::Uuid::new_v4().simple().to_string()[..8],
+        );
+        let setup = queue::create(sqs, sns, &name, &self.stack_tag, &self.topic_arn, started);
+        tokio::pin!(setup);
+        let setup = tokio::select! {
+            result = &mut setup => result,
+            // Stopped while setting up: let the set-up finish (briefly) so its queue can be
+            // removed below, rather than abandoned half-made. A hung network gets no more than
+            // SETUP_GRACE; the next start's clean-up removes what that leaves.
+            () = self.cancel.cancelled() => match tokio::time::timeout(SETUP_GRACE, &mut setup).await {
+                Ok(result) => result,
+                Err(_) => return StopReport::default(),
+            },
+        };
+        if let (Ok(own), true) = (&setup, self.cancel.is_cancelled()) {
+            return StopReport {
+                queue_name: Some(own.name.clone()),
+                teardown: Some(queue::teardown(sqs, sns, own).await),
+            };
+        }
+        let own = match setup {
+            Ok(own) => own,
+            Err(err) => {
+                let ready = Mode::Polling {
+                    reason: polling_reason(&err),
+                };
+                self.poll_until_cancelled(started, Some(ready), self.config.poll_interval)
+                    .await;
+                return StopReport::default();
+            }
+        };
+        self.emit(MonitorEvent::Ready(Mode::Queue {
+            queue_name: own.name.clone(),
+            queue_url: own.url.clone(),
+            subscription_arn: own.subscription_arn.clone(),
+            also_polling: self.errors_only,
+        }));
+        // With EnableSns=No only Errors are published: the table is read at the polling pace.
+        // Otherwise it is read now and then, for messages SNS failed to deliver.
+        let pace = if self.errors_only {
+            Some(self.config.poll_interval)
+        } else {
+            self.config.quiet_poll_interval
+        };
+        let poller = pace.map(|pace| {
+            let me = self.clone();
+            tokio::spawn(async move { me.poll_until_cancelled(started, None, pace).await })
+        });
+        match self.receive_loop(&own).await {
+            LoopEnd::Cancelled | LoopEnd::Closed => {}
+            LoopEnd::QueueBroken(reason) => {
+                self.emit(MonitorEvent::SwitchedToPolling { reason });
+                match &poller {
+                    // Already at the polling pace.
+                    Some(_) if self.errors_only => self.cancel.cancelled().await,
+                    // A slow poller sleeps for minutes: replace it with one at the polling pace.
+                    slow => {
+                        if let Some(slow) = slow {
+                            slow.abort();
+                        }
+                        self.poll_until_cancelled(started, None, self.config.poll_interval)
+                            .await;
+                    }
+                }
+            }
+        }
+        self.cancel.cancel();
+        if let Some(poller) = poller {
+            let _ = poller.await;
+        }
+        let teardown = queue::teardown(sqs, sns, &own).await;
+        StopReport {
+            queue_name: Some(own.name.clone()),
+            teardown: Some(teardown),
+        }
+    }
+
+    async fn receive_loop(&self, own: &OwnQueue) -> LoopEnd {
+        let sqs = &self.clients.sqs;
+        let mut last_heartbeat = Instant::now();
+        let mut failures: u32 = 0;
+        loop {
+            if last_heartbeat.elapsed() >= self.config.heartbeat_every {
+                last_heartbeat = Instant::now();
+                if let Err(message) =
+                    queue::refresh_heartbeat(sqs, &own.url, SystemTime::now()).await
+                {
+                    self.emit(MonitorEvent::Warning {
+                        message: format!("could not refresh the queue's heartbeat tag: {message}"),
+                    });
+                }
+            }
+            // The wait is bounded so the heartbeat keeps its rhythm even with a tiny expiry.
+            let wait = self.config.heartbeat_every.as_secs().clamp(1, 20) as i32;
+            let receive = sqs
+                .receive_message()
+                .queue_url(&own.url)
+                .wait_time_seconds(wait)
+                .max_number_of_messages(10)
+                .send();
+            let received = tokio::select! {
+                result = receive => result,
+                () = self.cancel.cancelled() => return LoopEnd::Cancelled,
+            };
+            let out = match received {
+                Ok(out) => {
+                    failures = 0;
+                    out
+                }
+                Err(err) => {
+                    let message = sdk_error::describe(&err);
+                    failures += 1;
+                    if sdk_error::disposition(&err) != Disposition::Transient || failures > 5 {
+                        return LoopEnd::QueueBroken(format!(
+                            "receiving from vodesk's queue failed ({message})"
+                        ));
+                    }
+                    let pause = Duration::from_secs(1 << failures.min(5));
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = self.cancel.cancelled() => return LoopEnd::Cancelled,
+                    }
+                }
+            };
+            let mut done = Vec::new();
+            for message in out.messages() {
+                let body = message.body().unwrap_or_default();
+                if !self.apply_body(body).await {
+                    // Not applied (the owner is gone): leave it on the queue.
+                    return LoopEnd::Closed;
+                }
+                if let Some(handle) = message.receipt_handle() {
+                    done.push(handle.to_owned());
+                }
+            }
+            if !done.is_empty() {
+                self.delete_applied(&own.url, done).await;
+            }
+        }
+    }
+
+    /// Decodes one body and hands it on. False when the owner is gone.
+    async fn apply_body(&self, body: &str) -> bool {
+        let decoded = match decode_message_body(body) {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                // Deleted anyway: it will never decode, and redelivery would repeat this forever.
+                return self.emit(MonitorEvent::Warning {
+                    message: format!(
+                        "ignored a message that is not a workflow notification: {err}"
+                    ),
+                });
+            }
+        };
+        if decoded.kind == Kind::Ignored {
+            self.confirm_if_needed(&decoded).await;
+            return true;
+        }
+        let Some(guid) = decoded.guid().map(str::to_owned) else {
+            return true;
+        };
+        if !self.first_time(&guid, decoded.kind) {
+            return true;
+        }
+        let mut item = None;
+        let lacks_file = decoded
+            .record
+            .as_ref()
+            .is_some_and(|r| r.src_video.is_none());
+        if self.config.look_up_errors && decoded.kind == Kind::Error && lacks_file {
+            match self.catalogue.get(&guid).await {
+                Ok(found) => item = found.and_then(|d| d.record),
+                Err(err) => {
+                    self.emit(MonitorEvent::Warning {
+                        message: format!("could not look up the failed job {guid}: {err}"),
+                    });
+                }
+            }
+        }
+        self.emit(MonitorEvent::Update(Box::new(JobUpdate {
+            decoded,
+            received_at: SystemTime::now(),
+            via: Via::Queue,
+            item,
+        })))
+    }
+
+    /// A cross-account subscription needs confirming (§4); same-account ones never get here.
+    async fn confirm_if_needed(&self, decoded: &Decoded) {
+        let Some(envelope) = &decoded.envelope else {
+            return;
+        };
+        if envelope.message_type != "SubscriptionConfirmation"
+            || envelope.topic_arn.as_deref() != Some(self.topic_arn.as_str())
+        {
+            return;
+        }
+        let Some(token) = &envelope.token else {
+            return;
+        };
+        if let Err(e) = self
+            .clients
+            .sns
+            .confirm_subscription()
+            .topic_arn(&self.topic_arn)
+            .token(token)
+            .send()
+            .await
+        {
+            self.emit(MonitorEvent::Warning {
+                message: format!(
+                    "could not confirm the subscription: {}",
+                    sdk_error::describe(&e)
+                ),
+            });
+        }
+    }
+
+    async fn delete_applied(&self, url: &str, handles: Vec<String>) {
+        let entries: Vec<DeleteMessageBatchRequestEntry> = handles
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let result = self
+            .clients
+            .sqs
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        let problem = match result {
+            Ok(out) if out.failed().is_empty() => None,
+            Ok(out) => Some(format!("{} could not be deleted", out.failed().len())),
+            Err(e) => Some(sdk_error::describe(&e)),
+        };
+        if let Some(problem) = problem {
+            // A message left on the queue comes back after the visibility timeout; (guid, kind)
+            // de-duplication drops it then.
+            self.emit(MonitorEvent::Warning {
+                message: format!("applied messages stay on the queue: {problem}"),
+            });
+        }
+    }
+
+    /// Reads the table every `interval` and reports every (guid, status) not reported before, by either path. The first round
+    /// reports only workflows that started after the monitor did and merely learns the state of
+    /// the others, so starting does not replay history; `ready` is announced after that round,
+    /// because only from then on is every change reported.
+    async fn poll_until_cancelled(
+        &self,
+        started: SystemTime,
+        mut ready: Option<Mode>,
+        interval: Duration,
+    ) {
+        // What this poller has read, apart from what was reported: learning a state in the first
+        // round must not stop the queue from reporting its message.
+        let mut known: HashMap<String, Kind> = HashMap::new();
+        let started_iso = format_iso8601(started);
+        let since = format_iso8601(
+            started
+                .checked_sub(self.config.poll_lookback)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        );
+        let mut first = true;
+        let mut failing = false;
+        loop {
+            match self.catalogue.started_since(&since).await {
+                Ok(page) => {
+                    failing = false;
+                    // Oldest first, so a reader sees workflows in the order they started.
+                    for record in page.records.into_iter().rev() {
+                        let kind = Kind::from(record.status);
+                        if known.insert(record.guid.clone(), kind) == Some(kind) {
+                            continue;
+                        }
+                        let history = first
+                            && record
+                                .start_time
+                                .as_deref()
+                                .is_none_or(|t| t < started_iso.as_str());
+                        if history || !self.first_time(&record.guid, kind) {
+                            continue;
+                        }
+                        let update = JobUpdate {
+                            decoded: Decoded {
+                                source: crate::contract::Source::DynamodbItem,
+                                kind,
+                                record: Some(record),
+                                warnings: Vec::new(),
+                                envelope: None,
+                            },
+                            received_at: SystemTime::now(),
+                            via: Via::Polling,
+                            item: None,
+                        };
+                        if !self.emit(MonitorEvent::Update(Box::new(update))) {
+                            return;
+                        }
+                    }
+                    first = false;
+                }
+                Err(err) => {
+                    // Said once per outage, not every few seconds.
+                    if !failing {
+                        self.emit(MonitorEvent::Warning {
+                            message: format!("polling the table failed: {err}"),
+                        });
+                    }
+                    failing = true;
+                }
+            }
+            if let Some(mode) = ready.take() {
+                self.emit(MonitorEvent::Ready(mode));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = self.cancel.cancelled() => return,
+            }
+        }
+    }
+}
+
+fn polling_reason(err: &SetupError) -> String {
+    if err.refused {
+        format!("{err} (no permission), so the table is polled instead")
+    } else {
+        format!("{err}, so the table is polled instead")
+    }
+}

@@ -3,15 +3,15 @@
 //! memory grew to about twice concurrency × part size. With the pool it stays at concurrency × part size.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 #[derive(Debug)]
 pub struct BufferPool {
-    free: Mutex<Vec<BytesMut>>,
+    free: Mutex<Vec<Vec<u8>>>,
     /// Buffers kept for reuse at most (the concurrency): more would only hold memory.
     keep: usize,
 }
@@ -24,7 +24,7 @@ impl BufferPool {
         }
     }
 
-    fn take(&self) -> BytesMut {
+    fn take(&self) -> Vec<u8> {
         self.free
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -40,9 +40,21 @@ impl BufferPool {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             buf.clear();
-            buf.resize(len, 0);
-            File::open(&path)?.read_exact_at(&mut buf, offset)?;
-            Ok(buf.freeze())
+            buf.reserve_exact(len);
+            // read_to_end fills the spare capacity directly: no zeroing pass over the buffer first.
+            let mut file = File::open(&path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            file.take(len as u64).read_to_end(&mut buf)?;
+            if buf.len() != len {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the file ended {} bytes early (was it truncated?)",
+                        len - buf.len()
+                    ),
+                ));
+            }
+            Ok(Bytes::from(buf))
         })
         .await
         .map_err(std::io::Error::other)?
@@ -54,7 +66,7 @@ impl BufferPool {
         if let Ok(buf) = bytes.try_into_mut() {
             let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
             if free.len() < self.keep {
-                free.push(buf);
+                free.push(Vec::from(buf));
             }
         }
     }

@@ -1,14 +1,20 @@
 //! The desktop app (eframe/egui). Views draw from a plain [`state::AppState`] that only
-//! [`state::AppState::apply`] changes; all AWS work happens on the engine's thread.
+//! [`state::AppState::apply`] changes; all AWS work happens on the engine's thread, which connects,
+//! runs the live monitor and reads the newest jobs, and cleans up its queue when the window closes
+//! (the engine's drop).
 
 pub mod state;
 mod view;
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
-use crate::aws::engine::{Command, ConnectRequest, Engine};
+use crate::aws::engine::{Command, ConnectRequest, Engine, EngineOptions};
+
+/// How often the window looks again at unfinished jobs, for warnings that come with time alone.
+const WARNING_RECHECK: Duration = Duration::from_secs(15);
 
 /// What the app was started with (the CLI's connection flags).
 #[derive(Debug, Clone, Default)]
@@ -39,7 +45,13 @@ pub fn run(launch: Launch) -> Result<(), AppError> {
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let engine = Engine::start(Arc::new(move || ctx.request_repaint()))?;
+            let engine = Engine::start_with(
+                Arc::new(move || ctx.request_repaint()),
+                EngineOptions {
+                    close_on_signals: true,
+                    ..EngineOptions::default()
+                },
+            )?;
             Ok(Box::new(VodeskApp::new(engine, launch)))
         }),
     )
@@ -68,13 +80,28 @@ impl VodeskApp {
 }
 
 impl eframe::App for VodeskApp {
-    fn logic(&mut self, _ctx: &eframe::egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &eframe::egui::Context, _frame: &mut eframe::Frame) {
         for event in self.engine.drain() {
             self.state.apply(event);
+        }
+        if self.state.close_requested {
+            // Closing the window drops the engine, which removes the monitor's queue.
+            ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
+        }
+        // The "no workflow started" and "stalled" warnings appear with time alone, without an
+        // event to wake the window: look again now and then while a job is unfinished.
+        if self
+            .state
+            .jobs
+            .jobs()
+            .iter()
+            .any(|j| !j.status.is_terminal())
+        {
+            ctx.request_repaint_after(WARNING_RECHECK);
         }
     }
 
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        view::main_window(ui, &self.state);
+        view::main_window(ui, &self.state, SystemTime::now());
     }
 }

@@ -1,15 +1,35 @@
 //! The engine: one tokio runtime on its own thread doing all AWS work for the UI. The UI sends typed
 //! [`Command`]s and drains typed [`Event`]s each frame; the engine wakes the UI (`request_repaint`)
 //! after every event, so the UI thread never blocks and never polls in a busy loop.
+//!
+//! A connection is a *session*: discovery, then the live monitor on the discovered resources and the
+//! newest page of the catalogue (with this machine's uploads from the journal), all forwarded as events. The session owns the monitor, so a new
+//! Connect and the engine's drop both stop it through [`MonitorHandle::shutdown`] (unsubscribe and
+//! delete vodesk's queue) before the runtime goes away, within a bounded time.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc as tokio_mpsc;
+use tokio_util::sync::CancellationToken;
 
+use crate::aws::catalogue::Catalogue;
 use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{StackOverrides, VodResources, discover};
+use crate::aws::monitor::{self, JobUpdate, MonitorConfig, MonitorEvent, MonitorHandle};
+use crate::aws::upload::journal::{Journal, JournalError, UploadRecord};
+use crate::contract::JobRecord;
+
+/// How many of the newest jobs are read from the table when connecting.
+pub const FIRST_PAGE_SIZE: usize = 100;
+
+/// How long stopping a session may take (the monitor's unsubscribe and queue deletion). A hung
+/// network gets no more: the queue then left behind is removed by the next start's clean-up, once
+/// its heartbeat is older than the expiry.
+const STOP_BUDGET: Duration = Duration::from_secs(8);
 
 /// What the deployment to connect to is, as the user gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,21 +42,103 @@ pub struct ConnectRequest {
 /// Work the UI asks for.
 #[derive(Debug, Clone)]
 pub enum Command {
+    /// Connects (stopping the previous connection's monitor first), then watches the deployment.
     Connect(ConnectRequest),
+}
+
+/// How the app learns about workflows, as the monitor reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorMode {
+    /// vodesk's own queue on the stack's topic: changes arrive within a second. `also_polling` when
+    /// the stack publishes only errors (EnableSns=No) and the table is read besides.
+    Live {
+        queue_name: String,
+        also_polling: bool,
+    },
+    /// The table is read every few seconds, because of `reason`.
+    Polling { reason: String },
+}
+
+/// The newest jobs read from the catalogue.
+#[derive(Debug, Clone)]
+pub struct JobsPage {
+    /// Newest first.
+    pub records: Vec<JobRecord>,
+    /// This machine's recent uploads to the source bucket, matched to their workflows by key.
+    pub uploads: Vec<UploadRecord>,
+    /// Items that could not be read (one line each); they are skipped.
+    pub warnings: Vec<String>,
+    /// More jobs are in the table than this page holds.
+    pub more: bool,
+    pub read_at: SystemTime,
 }
 
 /// What happened, for the UI's state to apply.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Connecting { target: String },
+    Connecting {
+        target: String,
+    },
     Connected(Box<VodResources>),
-    ConnectFailed { message: String },
+    ConnectFailed {
+        message: String,
+    },
+    /// The first page of the catalogue.
+    Jobs(Box<JobsPage>),
+    /// The catalogue could not be read; the message says why and what to check.
+    JobsFailed {
+        message: String,
+    },
+    /// One Ingest, Complete or Error, from the queue or from polling the table.
+    JobUpdated(Box<JobUpdate>),
+    MonitorMode(MonitorMode),
+    /// Something the user may want to know that stops nothing (one line).
+    Notice {
+        message: String,
+    },
+    /// Ctrl-C or SIGTERM: the UI should close its window (which drops the engine and cleans up).
+    CloseRequested {
+        signal: &'static str,
+    },
+    /// The monitor stopped (a new connection, or the app is closing); `message` says what was left.
+    MonitorStopped {
+        clean: bool,
+        message: String,
+    },
 }
+
+/// How the engine is started.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Configures every monitor the engine starts (tests shorten its pace).
+    pub monitor: MonitorConfig,
+    /// Turn Ctrl-C and SIGTERM into [`Event::CloseRequested`], so the window closes and the monitor
+    /// cleans up instead of the process dying with its queue left behind. For the app only: the
+    /// handlers stay installed for the life of the process.
+    pub close_on_signals: bool,
+    /// Where this machine's uploads are read from, to show them beside the workflows.
+    pub journal: JournalSource,
+}
+
+/// The upload journal whose uploads the dashboard shows (those to the connected source bucket).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JournalSource {
+    /// vodesk's data directory (`$VODESK_DATA_DIR`, else e.g. `~/.local/share/vodesk`).
+    #[default]
+    Default,
+    At(PathBuf),
+    /// Show no local uploads.
+    None,
+}
+
+/// How many of this machine's newest uploads are matched against the workflows.
+const RECENT_UPLOADS: usize = 200;
 
 /// Called after each event so a sleeping UI wakes up to drain it.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
-/// Handle held by the UI. Dropping it stops the runtime and joins its thread.
+/// Handle held by the UI. Dropping it stops the monitor (cleaning up its queue), then the runtime,
+/// and joins its thread.
 pub struct Engine {
     commands: Option<tokio_mpsc::UnboundedSender<Command>>,
     events: std_mpsc::Receiver<Event>,
@@ -44,7 +146,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Starts the engine with the monitor's default settings.
     pub fn start(wake: Wake) -> std::io::Result<Self> {
+        Self::start_with(wake, EngineOptions::default())
+    }
+
+    /// Starts the engine with `options`.
+    pub fn start_with(wake: Wake, options: EngineOptions) -> std::io::Result<Self> {
+        let EngineOptions {
+            monitor,
+            close_on_signals,
+            journal,
+        } = options;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("vodesk-engine")
@@ -60,13 +173,33 @@ impl Engine {
                         events: event_tx,
                         wake,
                     };
+                    if close_on_signals {
+                        tokio::spawn(close_on_signal(emit.clone()));
+                    }
+                    let mut session: Option<Session> = None;
                     while let Some(command) = command_rx.recv().await {
-                        let emit = emit.clone();
-                        tokio::spawn(async move { handle(command, emit).await });
+                        match command {
+                            Command::Connect(request) => {
+                                // One monitor at a time: the old one's queue goes before a new one is made.
+                                if let Some(old) = session.take() {
+                                    old.stop().await;
+                                }
+                                session = Some(Session::spawn(
+                                    request,
+                                    emit.clone(),
+                                    monitor.clone(),
+                                    journal.clone(),
+                                ));
+                            }
+                        }
+                    }
+                    // The UI is closing: the monitor cleans up while the runtime still runs.
+                    if let Some(session) = session.take() {
+                        session.stop().await;
                     }
                 });
-                // The UI is closing: cancel what is still in flight, without hanging on a stuck request.
-                runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+                // Cancel what is still in flight, without hanging on a stuck request.
+                runtime.shutdown_timeout(Duration::from_secs(2));
             })?;
         Ok(Self {
             commands: Some(command_tx),
@@ -90,7 +223,7 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.commands = None; // closes the channel: the engine's loop ends
+        self.commands = None; // closes the channel: the engine's loop stops the session and ends
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -111,29 +244,220 @@ impl Emitter {
     }
 }
 
-async fn handle(command: Command, emit: Emitter) {
-    match command {
-        Command::Connect(request) => connect(request, &emit).await,
+/// One connection: its task and the token that stops it.
+struct Session {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    fn spawn(
+        request: ConnectRequest,
+        emit: Emitter,
+        config: MonitorConfig,
+        journal: JournalSource,
+    ) -> Self {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run_session(request, emit, config, journal, stop.clone()));
+        Self { stop, task }
+    }
+
+    /// Stops the session and waits (at most [`STOP_BUDGET`]) for its monitor to clean up.
+    async fn stop(self) {
+        self.stop.cancel();
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(STOP_BUDGET, self.task).await.is_err() {
+            abort.abort();
+        }
     }
 }
 
-async fn connect(request: ConnectRequest, emit: &Emitter) {
+async fn run_session(
+    request: ConnectRequest,
+    emit: Emitter,
+    config: MonitorConfig,
+    journal: JournalSource,
+    stop: CancellationToken,
+) {
     let target = request
         .stack
         .clone()
         .unwrap_or_else(|| "the resources given by flags".into());
     emit.emit(Event::Connecting { target });
-    let result = async {
-        let clients = AwsClients::connect(&request.connection)
-            .await
-            .map_err(|e| e.to_string())?;
-        discover(&clients, request.stack.as_deref(), &request.overrides)
-            .await
-            .map_err(|e| e.to_string())
-    }
-    .await;
-    emit.emit(match result {
-        Ok(resources) => Event::Connected(Box::new(resources)),
-        Err(message) => Event::ConnectFailed { message },
+    let connected = tokio::select! {
+        result = connect(&request) => result,
+        () = stop.cancelled() => return,
+    };
+    let (clients, resources) = match connected {
+        Ok(found) => found,
+        Err(message) => {
+            emit.emit(Event::ConnectFailed { message });
+            return;
+        }
+    };
+    emit.emit(Event::Connected(Box::new(resources.clone())));
+
+    let mut handle = monitor::start(clients.clone(), &resources, config);
+    let catalogue = Catalogue::new(&clients, &resources);
+    let page_emit = emit.clone();
+    // Read alongside the monitor: the job model merges both in any order, never moving a job back.
+    let source_bucket = resources.source_bucket.clone();
+    let first_page = tokio::spawn(async move {
+        let (page, uploads) = tokio::join!(
+            catalogue.page(None, FIRST_PAGE_SIZE),
+            local_uploads(journal, source_bucket)
+        );
+        let uploads = uploads.unwrap_or_else(|message| {
+            page_emit.emit(Event::Notice { message });
+            Vec::new()
+        });
+        let event = match page {
+            Ok(page) => Event::Jobs(Box::new(JobsPage {
+                more: page.next.is_some(),
+                records: page.records,
+                uploads,
+                warnings: page.warnings,
+                read_at: SystemTime::now(),
+            })),
+            Err(err) => Event::JobsFailed {
+                message: err.to_string(),
+            },
+        };
+        page_emit.emit(event);
     });
+
+    // Also stops the read if this session is aborted (a stop over budget), so a late page of this
+    // deployment cannot reach the state after the next connection's.
+    let _page_guard = AbortOnDrop(first_page.abort_handle());
+    loop {
+        tokio::select! {
+            event = handle.events.recv() => match event {
+                Some(event) => forward(event, &emit),
+                None => break,
+            },
+            () = stop.cancelled() => break,
+        }
+    }
+    first_page.abort();
+    stop_monitor(&mut handle, &emit).await;
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The journal's recent uploads to `bucket`. Blocking SQLite work, so off the runtime's workers.
+async fn local_uploads(
+    journal: JournalSource,
+    bucket: String,
+) -> Result<Vec<UploadRecord>, String> {
+    let read = tokio::task::spawn_blocking(move || {
+        let journal = match journal {
+            JournalSource::None => return Ok(Vec::new()),
+            JournalSource::Default => Journal::open_default()?,
+            JournalSource::At(path) => Journal::open(&path)?,
+        };
+        let mut uploads = journal.list(RECENT_UPLOADS)?;
+        uploads.retain(|u| u.target.bucket == bucket);
+        Ok::<_, JournalError>(uploads)
+    });
+    match read.await {
+        Ok(Ok(uploads)) => Ok(uploads),
+        Ok(Err(err)) => Err(format!(
+            "this machine's uploads are not shown: the upload journal could not be read ({err}); check that vodesk's data directory (VODESK_DATA_DIR) is readable"
+        )),
+        Err(_) => Err(
+            "this machine's uploads are not shown: reading the upload journal stopped unexpectedly"
+                .into(),
+        ),
+    }
+}
+
+async fn connect(request: &ConnectRequest) -> Result<(AwsClients, VodResources), String> {
+    let clients = AwsClients::connect(&request.connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    let resources = discover(&clients, request.stack.as_deref(), &request.overrides)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((clients, resources))
+}
+
+async fn stop_monitor(handle: &mut MonitorHandle, emit: &Emitter) {
+    let report = handle.shutdown().await;
+    while let Ok(event) = handle.events.try_recv() {
+        forward(event, emit);
+    }
+    let teardown = report.teardown.as_ref();
+    let message = match (&report.queue_name, report.is_clean()) {
+        (Some(name), true) => format!("Stopped: unsubscribed and deleted queue {name}."),
+        (Some(name), false) => format!(
+            "Queue {name} was not fully removed ({}); the next start of vodesk removes it once its heartbeat is older than an hour, or delete it in the SQS console.",
+            teardown.map(|t| t.problems.join("; ")).unwrap_or_default()
+        ),
+        (None, _) => "Stopped (no queue to remove).".to_owned(),
+    };
+    emit.emit(Event::MonitorStopped {
+        clean: report.is_clean(),
+        message,
+    });
+}
+
+fn forward(event: MonitorEvent, emit: &Emitter) {
+    let event = match event {
+        MonitorEvent::Ready(monitor::Mode::Queue {
+            queue_name,
+            also_polling,
+            ..
+        }) => Event::MonitorMode(MonitorMode::Live {
+            queue_name,
+            also_polling,
+        }),
+        MonitorEvent::Ready(monitor::Mode::Polling { reason })
+        | MonitorEvent::SwitchedToPolling { reason } => {
+            Event::MonitorMode(MonitorMode::Polling { reason })
+        }
+        MonitorEvent::Update(update) => Event::JobUpdated(update),
+        MonitorEvent::Warning { message } => Event::Notice { message },
+        MonitorEvent::StaleQueueRemoved(stale) => Event::Notice {
+            message: format!(
+                "Removed an abandoned vodesk queue ({}) and {} subscription(s).",
+                stale.url, stale.subscriptions_removed
+            ),
+        },
+    };
+    emit.emit(event);
+}
+
+/// Waits for Ctrl-C or SIGTERM and asks the UI to close; a second signal ends the process at once
+/// (the user insists; the next start removes the queue that leaves).
+async fn close_on_signal(emit: Emitter) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        emit.emit(Event::Notice {
+            message: "could not listen for Ctrl-C and SIGTERM: close the window to stop, so vodesk's queue is removed".into(),
+        });
+        return;
+    };
+    let mut asked = false;
+    loop {
+        let signal = tokio::select! {
+            _ = interrupt.recv() => "interrupt",
+            _ = terminate.recv() => "terminate",
+        };
+        if asked {
+            eprintln!("vodesk: stopping at once; the next start removes vodesk's queue");
+            std::process::exit(130);
+        }
+        asked = true;
+        emit.emit(Event::CloseRequested { signal });
+    }
 }

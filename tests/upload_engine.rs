@@ -63,6 +63,7 @@ fn config() -> UploaderConfig {
         max_attempts: 3,
         base_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
+        sign_payload: true, // the emulator speaks plain HTTP
     }
 }
 

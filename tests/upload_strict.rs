@@ -51,6 +51,17 @@ async fn upload(
     key: &str,
     part_size: Option<u64>,
 ) -> Outcome {
+    upload_signed(server, journal, path, key, part_size, true).await
+}
+
+async fn upload_signed(
+    server: &StrictS3,
+    journal: &Journal,
+    path: &Path,
+    key: &str,
+    part_size: Option<u64>,
+    sign_payload: bool,
+) -> Outcome {
     let clients = server.clients().await;
     let identity = fingerprint::identify(path).unwrap();
     let plan = plan::plan(identity.size, part_size).unwrap();
@@ -74,6 +85,7 @@ async fn upload(
         max_attempts: 2,
         base_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(50),
+        sign_payload,
         ..Default::default()
     };
     Uploader::new(clients.s3, journal.clone(), config, None, tx)
@@ -198,5 +210,35 @@ async fn killed_cli_upload_resumes_against_the_strict_server() {
     assert_eq!(
         stored_sha(&server, key).await,
         sha256(&std::fs::read(&path).unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsigned_payloads_as_sent_over_https_are_accepted_and_checksummed() {
+    let server = StrictS3::start();
+    server.create_bucket(BUCKET).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+    let small = write_file(dir.path(), "small.mp4", 2 * MIB);
+    let outcome = upload_signed(&server, &journal, &small, "u/small.mp4", None, false).await;
+    assert_eq!(
+        outcome,
+        Outcome::Completed { verified: true },
+        "the CRC64NVME header alone carries integrity"
+    );
+    let large = write_file(dir.path(), "large.mp4", 12 * MIB);
+    let outcome = upload_signed(
+        &server,
+        &journal,
+        &large,
+        "u/large.mp4",
+        Some(5 * MIB),
+        false,
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
+    assert_eq!(
+        stored_sha(&server, "u/large.mp4").await,
+        sha256(&std::fs::read(&large).unwrap())
     );
 }

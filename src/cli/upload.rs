@@ -17,7 +17,9 @@ use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState, UploadTar
 use vodesk::aws::upload::naming::{self, KeyTemplate, TriggerVerdict};
 use vodesk::aws::upload::plan::{self, human_bytes, human_rate};
 use vodesk::aws::upload::select::{is_video_extension, select_files};
-use vodesk::aws::upload::uploader::{Outcome, UploadControl, Uploader, UploaderConfig};
+use vodesk::aws::upload::uploader::{
+    Outcome, UploadControl, Uploader, UploaderConfig, sign_payload_for,
+};
 use vodesk::contract::stack::WorkflowTrigger;
 
 use super::{ConnectionArgs, ExitError};
@@ -558,6 +560,7 @@ async fn drive(
     let config = UploaderConfig {
         concurrency: tuning.concurrency,
         limit_rate: tuning.limit_rate,
+        sign_payload: sign_payload_for(clients.endpoint_url.as_deref()),
         ..Default::default()
     };
     let uploader = Uploader::new(clients.s3.clone(), journal, config, profile, tx);

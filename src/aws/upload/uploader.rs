@@ -822,7 +822,8 @@ impl Uploader {
                 Disposition::Transient if attempt < config.max_attempts => {
                     let backoff = backoff(config, attempt);
                     tracing::debug!("{what} of upload {id} failed (attempt {attempt}): {message}");
-                    if attempt >= 3 {
+                    // One silent retry covers a blip (the SDK already retried inside it); after that, say so.
+                    if attempt >= 2 {
                         self.note(
                             id,
                             format!(

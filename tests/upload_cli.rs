@@ -20,6 +20,19 @@ fn write_file(dir: &Path, name: &str, size: u64) -> PathBuf {
     path
 }
 
+/// A fresh emulator with the source bucket, and a folder for files and the journal.
+async fn emulator_with_bucket() -> (common::FreshEmulator, tempfile::TempDir) {
+    let emu = fresh_emulator().await;
+    emu.clients
+        .s3
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    (emu, tempfile::tempdir().unwrap())
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
@@ -62,15 +75,7 @@ fn completed_key(events: &[Value]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "interview.mp4", 40 * MIB);
 
     let mut cmd = vodesk(&emu.endpoint, dir.path());
@@ -131,15 +136,7 @@ async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_non_trigger_extension_needs_force() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "old-camera.avi", 1000);
 
     let out = vodesk(&emu.endpoint, dir.path())
@@ -178,15 +175,7 @@ async fn a_non_trigger_extension_needs_force() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn awkward_names_become_safe_keys_and_keep_their_original_name() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "Café +100% #1 Año.MOV", 2000);
 
     let out = vodesk(&emu.endpoint, dir.path())
@@ -235,15 +224,7 @@ async fn awkward_names_become_safe_keys_and_keep_their_original_name() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn folders_expand_to_their_videos_and_refusals_are_explained() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let shoot = dir.path().join("shoot");
     std::fs::create_dir_all(shoot.join("day2")).unwrap();
     write_file(&shoot, "a.mp4", 1000);
@@ -283,15 +264,7 @@ async fn folders_expand_to_their_videos_and_refusals_are_explained() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_from_the_cli_aborts_a_paused_upload() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "drop.mp4", 20 * MIB);
     let mut cmd = vodesk(&emu.endpoint, dir.path());
     cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
@@ -347,15 +320,7 @@ async fn cancel_from_the_cli_aborts_a_paused_upload() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_presigned_url_uploads_without_credentials() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let out = vodesk(&emu.endpoint, dir.path())
         .args([
             "presign",
@@ -416,15 +381,7 @@ async fn a_presigned_url_uploads_without_credentials() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_pauses_cleanly_and_says_how_to_resume() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "long-take.mp4", 30 * MIB);
     let mut cmd = vodesk(&emu.endpoint, dir.path());
     cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
@@ -529,15 +486,7 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_session_pauses_the_upload_and_says_how_to_sign_in() {
-    let emu = fresh_emulator().await;
-    emu.clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = emulator_with_bucket().await;
     let path = write_file(dir.path(), "clip.mp4", 1000);
     // A profile whose credentials cannot be had, the way an expired SSO session fails.
     let config = dir.path().join("aws-config");

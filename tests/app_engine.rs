@@ -2,7 +2,8 @@
 //! from its table and starts the live monitor; messages published to the stack's topic reach an
 //! `AppState` as events (Ingest then Complete: the job shows Complete); the UI is woken for events;
 //! this machine's uploads join their workflows or warn that none started; a second Connect replaces
-//! the monitor and its queue; dropping the engine (the window closing) leaves no vodesk queue or
+//! the monitor and its queue; older jobs load a page at a time on request, each exactly once,
+//! newest first; dropping the engine (the window closing) leaves no vodesk queue or
 //! subscription behind.
 
 mod common;
@@ -19,7 +20,7 @@ use serde_json::Value;
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState, MonitorState};
 use vodesk::aws::connection::ConnectionSettings;
 use vodesk::aws::engine::{
-    Command, ConnectRequest, Engine, EngineOptions, JournalSource, MonitorMode,
+    Command, ConnectRequest, Engine, EngineOptions, Event, JournalSource, MonitorMode,
 };
 use vodesk::aws::upload::journal::{FileIdentity, Journal, UploadState, UploadTarget};
 use vodesk::jobs::{JobStatus, WarningKind};
@@ -403,4 +404,156 @@ async fn connecting_again_replaces_the_monitor_and_its_queue() {
         .await
         .unwrap();
     assert_eq!(vodesk_queue_urls(&emu.clients).await, Vec::<String>::new());
+}
+
+/// `count` Ingest items of `bucket`, started one second apart from 2025-01-01T00:00:00Z, written
+/// with the SDK as the solution would; guid `…-{n:012}` for the n-th (the newest has the largest n).
+async fn write_jobs(
+    clients: &vodesk::aws::connection::AwsClients,
+    table: &str,
+    bucket: &str,
+    count: u64,
+) {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use std::collections::HashMap;
+    let requests: Vec<WriteRequest> = (0..count)
+        .map(|n| {
+            let start = vodesk::time::format_iso8601(
+                std::time::UNIX_EPOCH + Duration::from_secs(1_735_689_600 + n),
+            );
+            let item = HashMap::from([
+                ("guid".to_owned(), AttributeValue::S(job_guid(n))),
+                ("srcBucket".to_owned(), AttributeValue::S(bucket.to_owned())),
+                ("startTime".to_owned(), AttributeValue::S(start)),
+                (
+                    "srcVideo".to_owned(),
+                    AttributeValue::S(format!("uploads/clip-{n}.mp4")),
+                ),
+                (
+                    "workflowStatus".to_owned(),
+                    AttributeValue::S("Ingest".to_owned()),
+                ),
+            ]);
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build()
+        })
+        .collect();
+    for chunk in requests.chunks(25) {
+        clients
+            .dynamodb
+            .batch_write_item()
+            .request_items(table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn job_guid(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+fn table_guids(state: &AppState) -> Vec<String> {
+    (0..state.order.len())
+        .map(|row| state.row(row).unwrap().1.guid.clone().unwrap())
+        .collect()
+}
+
+/// As [`apply_until`], also noting the guid of every record each jobs page brought, so a page read
+/// twice shows (the job model itself would merge the repeats).
+async fn apply_pages_until(
+    engine: &Engine,
+    state: &mut AppState,
+    received: &mut Vec<String>,
+    what: &str,
+    done: impl Fn(&AppState) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for event in engine.drain() {
+            if let Event::Jobs(page) = &event {
+                received.extend(page.records.iter().map(|r| r.guid.clone()));
+            }
+            state.apply(event);
+        }
+        if done(state) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {WAIT:?}; catalogue {:?}, notices {:?}",
+            state.catalogue,
+            state.notices
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn older_jobs_load_page_by_page_each_exactly_once() {
+    const JOBS: u64 = 250;
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-older").await;
+    write_jobs(&emu.clients, &stack.table, &stack.source_bucket, JOBS).await;
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::None,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    // Asking before connecting has nothing to continue: it must not disturb the session after it.
+    engine.send(Command::LoadMoreJobs);
+    engine.send(Command::Connect(ConnectRequest {
+        connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
+        stack: Some("vod-older".into()),
+        overrides: Default::default(),
+    }));
+    let mut state = AppState::default();
+    let mut received = Vec::new();
+    apply_pages_until(&engine, &mut state, &mut received, "the first page", |s| {
+        matches!(s.catalogue, CatalogueState::Loaded { .. })
+    })
+    .await;
+    assert_eq!(state.catalogue, CatalogueState::Loaded { more: true });
+    assert_eq!(state.order.len(), 100);
+    assert_eq!(state.row(0).unwrap().1.guid, Some(job_guid(JOBS - 1)));
+
+    // Twice, as two frames might without the state's guard: the engine reads the next page once
+    // while it is in flight, never the same page twice.
+    assert!(state.begin_loading_older());
+    engine.send(Command::LoadMoreJobs);
+    engine.send(Command::LoadMoreJobs);
+    let mut pages = 1;
+    loop {
+        let before = state.order.len();
+        apply_pages_until(&engine, &mut state, &mut received, "an older page", |s| {
+            !s.loading_older
+        })
+        .await;
+        assert_eq!(state.older_failed, None);
+        assert!(state.order.len() > before, "page {} added jobs", pages + 1);
+        pages += 1;
+        if state.catalogue == (CatalogueState::Loaded { more: false }) {
+            break;
+        }
+        assert!(pages < 10, "{pages} pages for {JOBS} jobs");
+        assert!(state.begin_loading_older());
+        engine.send(Command::LoadMoreJobs);
+    }
+    assert!(!state.begin_loading_older(), "every job was read");
+    // Asking after the last page reads nothing more.
+    engine.send(Command::LoadMoreJobs);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    apply_pages_until(&engine, &mut state, &mut received, "nothing", |_| true).await;
+
+    let expected: Vec<String> = (0..JOBS).rev().map(job_guid).collect();
+    assert_eq!(received, expected, "every job exactly once, newest first");
+    assert_eq!(table_guids(&state), expected);
+    assert_eq!(pages, 3, "100 + 100 + 50");
+    tokio::task::spawn_blocking(move || drop(engine))
+        .await
+        .unwrap();
 }

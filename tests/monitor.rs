@@ -2,7 +2,8 @@
 //! tags, policy, raw subscription, read back), the solution's message shapes published to the topic
 //! arriving as typed events (raw and enveloped, duplicates dropped, Errors looked up to their file),
 //! nothing left behind after shutdown, abandoned queues removed (only vodesk's, only this stack's), and
-//! polling mode when SQS or SNS refuse (a local endpoint answering AccessDenied, as IAM would).
+//! polling mode when SQS or SNS refuse (a local endpoint answering AccessDenied, as IAM would),
+//! including an Ingest that starts encoding (gains its encode job id).
 
 mod common;
 
@@ -576,6 +577,52 @@ async fn polling_mode_when_sqs_refuses_to_create_the_queue() {
     assert_eq!(report.queue_name, None);
     assert!(report.is_clean());
     assert_eq!(vodesk_queue_urls(&emu.clients).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_mode_reports_an_ingest_that_starts_encoding() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-stack").await;
+    let refusing = refusing_endpoint().await;
+    let clients = clients_with(&emu.clients, Some(&refusing), None).await;
+    let mut handle = monitor::start(clients, &stack, fast_polling());
+    assert!(matches!(ready(&mut handle).await, Mode::Polling { .. }));
+
+    let guid = "00000000-0000-4000-8000-000000000003";
+    let item = ingest_item(guid, &stack.source_bucket, "uploads/c.mp4", "Ingest", None);
+    put_item_json(&emu.clients, &stack.table, &item).await;
+    let update = next_update(&mut handle).await;
+    assert_eq!(update.decoded.guid(), Some(guid));
+    assert_eq!(update.decoded.record.as_ref().unwrap().encode_job_id, None);
+
+    // Still Ingest, now with its MediaConvert job: no message says so, only the table.
+    let job = "1760433132004-k3x9qe";
+    let encoding = ingest_item(
+        guid,
+        &stack.source_bucket,
+        "uploads/c.mp4",
+        "Ingest",
+        Some(job),
+    );
+    put_item_json(&emu.clients, &stack.table, &encoding).await;
+    let update = next_update(&mut handle).await;
+    assert_eq!(update.via, Via::Polling);
+    assert_eq!(update.decoded.guid(), Some(guid));
+    assert_eq!(update.decoded.kind, Kind::Ingest);
+    let record = update.decoded.record.as_ref().unwrap();
+    assert_eq!(record.encode_job_id.as_deref(), Some(job));
+    assert_eq!(
+        vodesk::jobs::JobStatus::of_record(record),
+        vodesk::jobs::JobStatus::Encoding
+    );
+
+    // Reported once: the next update is another workflow's, not the same Encoding again.
+    let other = "00000000-0000-4000-8000-000000000004";
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let item = ingest_item(other, &stack.source_bucket, "uploads/d.mp4", "Ingest", None);
+    put_item_json(&emu.clients, &stack.table, &item).await;
+    assert_eq!(next_update(&mut handle).await.decoded.guid(), Some(other));
+    assert!(handle.shutdown().await.is_clean());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,6 @@
 //! The desktop app (eframe/egui). Views draw from a plain [`state::AppState`] that only
 //! [`state::AppState::apply`] changes; all AWS work happens on the engine's thread, which connects,
-//! runs the live monitor and reads the newest jobs, and cleans up its queue when the window closes
+//! runs the live monitor and reads the newest jobs (older ones as the user scrolls), and cleans up its queue when the window closes
 //! (the engine's drop).
 
 pub mod state;
@@ -102,6 +102,12 @@ impl eframe::App for VodeskApp {
     }
 
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        view::main_window(ui, &self.state, SystemTime::now());
+        match view::main_window(ui, &self.state, SystemTime::now()) {
+            // The state decides, so a table drawn again before the page arrives asks only once.
+            Some(view::Request::LoadOlderJobs) if self.state.begin_loading_older() => {
+                self.engine.send(Command::LoadMoreJobs);
+            }
+            _ => {}
+        }
     }
 }

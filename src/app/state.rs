@@ -1,6 +1,8 @@
 //! The app's state as plain data, changed only by [`AppState::apply`]: testable without a window.
 //! It holds the connection, the job model ([`JobBook`], shared with the CLI), the order the dashboard
-//! shows the jobs in, how status arrives (live or polling) and the last notices.
+//! shows the jobs in, how status arrives (live or polling) and the last notices. Older jobs are read
+//! a page at a time as the user scrolls: [`AppState::begin_loading_older`] decides whether a request
+//! goes to the engine, so a table drawn many times before the page arrives asks only once.
 
 use std::cmp::Reverse;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -72,6 +74,11 @@ pub struct AppState {
     pub thresholds: Thresholds,
     /// Recent notices and warnings, one line each, newest last.
     pub notices: Vec<String>,
+    /// An older page was asked for and has not arrived yet.
+    pub loading_older: bool,
+    /// Why the last older page could not be read; scrolling no longer asks again until the user
+    /// retries, so a failing table is not read every frame.
+    pub older_failed: Option<String>,
     /// A signal asked the app to quit: the window closes (and the engine cleans up).
     pub close_requested: bool,
 }
@@ -89,6 +96,8 @@ impl AppState {
                 self.facts = facts(&resources);
                 self.monitor = MonitorState::Starting;
                 self.catalogue = CatalogueState::Loading;
+                self.loading_older = false;
+                self.older_failed = None;
                 self.connection = ConnectionState::Connected(resources);
             }
             Event::ConnectFailed { message } => {
@@ -107,10 +116,17 @@ impl AppState {
                     self.notice(warning);
                 }
                 self.catalogue = CatalogueState::Loaded { more: page.more };
+                self.loading_older = false;
+                self.older_failed = None;
                 self.sort();
             }
             Event::JobsFailed { message } => {
                 self.catalogue = CatalogueState::Failed { message };
+            }
+            Event::OlderJobsFailed { message } => {
+                self.loading_older = false;
+                self.notice(format!("Could not read older jobs: {message}"));
+                self.older_failed = Some(message);
             }
             Event::JobUpdated(update) => {
                 self.apply_update(*update);
@@ -163,6 +179,25 @@ impl AppState {
         // Stable, so jobs of the same start keep the order they arrived in.
         order.sort_by_key(|&i| Reverse(sort_time(&jobs[i])));
         self.order = order;
+    }
+
+    /// Whether scrolling to the end should read the next older page: the table has more, none is
+    /// being read, and the last attempt did not fail.
+    pub fn wants_older(&self) -> bool {
+        matches!(self.catalogue, CatalogueState::Loaded { more: true })
+            && !self.loading_older
+            && self.older_failed.is_none()
+    }
+
+    /// Marks an older page as asked for, when one may be: true when the caller should send
+    /// [`crate::aws::engine::Command::LoadMoreJobs`]. A retry after a failure is allowed.
+    pub fn begin_loading_older(&mut self) -> bool {
+        if !matches!(self.catalogue, CatalogueState::Loaded { more: true }) || self.loading_older {
+            return false;
+        }
+        self.loading_older = true;
+        self.older_failed = None;
+        true
     }
 
     /// The job shown in dashboard row `row`.
@@ -382,6 +417,89 @@ mod tests {
             ]
         );
         assert_eq!(state.notices, vec!["item x is not a record".to_owned()]);
+    }
+
+    fn page(guids: std::ops::Range<u64>, more: bool) -> Event {
+        let template = decoded(INGEST).record.unwrap();
+        let records = guids
+            .rev()
+            .map(|n| {
+                let mut record = template.clone();
+                record.guid = format!("g{n:04}");
+                record.start_time = Some(crate::time::format_iso8601(at(1_700_000_000 + n)));
+                record
+            })
+            .collect();
+        Event::Jobs(Box::new(JobsPage {
+            records,
+            uploads: vec![],
+            warnings: vec![],
+            more,
+            read_at: at(1),
+        }))
+    }
+
+    fn guids(state: &AppState) -> Vec<String> {
+        (0..state.order.len())
+            .map(|r| state.row(r).unwrap().1.guid.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn older_pages_are_asked_for_once_and_appended_newest_first() {
+        let mut state = connected();
+        assert!(!state.begin_loading_older(), "nothing to continue yet");
+        state.apply(page(200..300, true));
+        assert!(state.wants_older());
+        assert!(state.begin_loading_older());
+        // Frames drawn before the page arrives must not ask again.
+        assert!(state.loading_older);
+        assert!(!state.wants_older());
+        assert!(!state.begin_loading_older());
+        state.apply(page(100..200, true));
+        assert!(!state.loading_older);
+        assert!(state.begin_loading_older());
+        state.apply(page(0..100, false));
+        assert_eq!(state.catalogue, CatalogueState::Loaded { more: false });
+        assert!(!state.wants_older());
+        assert!(!state.begin_loading_older(), "the last page was read");
+        let expected: Vec<String> = (0..300).rev().map(|n| format!("g{n:04}")).collect();
+        assert_eq!(guids(&state), expected);
+    }
+
+    #[test]
+    fn a_failed_older_page_stops_scrolling_requests_until_a_retry() {
+        let mut state = connected();
+        state.apply(page(100..200, true));
+        assert!(state.begin_loading_older());
+        state.apply(Event::OlderJobsFailed {
+            message: "throttled".into(),
+        });
+        assert!(!state.loading_older);
+        assert_eq!(state.older_failed.as_deref(), Some("throttled"));
+        assert!(
+            !state.wants_older(),
+            "scrolling does not hammer a failing table"
+        );
+        assert_eq!(state.order.len(), 100, "the jobs read so far stay");
+        assert!(state.begin_loading_older(), "the user may retry");
+        assert_eq!(state.older_failed, None);
+        state.apply(page(0..100, false));
+        assert_eq!(state.order.len(), 200);
+    }
+
+    #[test]
+    fn a_new_connection_forgets_a_load_in_flight() {
+        let mut state = connected();
+        state.apply(page(0..100, true));
+        assert!(state.begin_loading_older());
+        let ConnectionState::Connected(resources) = state.connection.clone() else {
+            unreachable!()
+        };
+        state.apply(Event::Connected(resources));
+        assert!(!state.loading_older);
+        assert_eq!(state.catalogue, CatalogueState::Loading);
+        assert!(state.order.is_empty());
     }
 
     #[test]

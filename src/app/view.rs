@@ -1,6 +1,8 @@
 //! Draws the main window from the app state: a header with the connection and how status arrives
 //! (live or polling), the deployment's resources, and the jobs dashboard (a virtualised table). It
-//! only reads the state and the clock it is given; it never blocks and never talks to AWS.
+//! only reads the state and the clock it is given; it never blocks and never talks to AWS. What the
+//! user asks for (older jobs, as the table's end scrolls into view) is returned as a [`Request`] for
+//! the app to act on, so the view stays a function of the state.
 
 use std::time::{Duration, SystemTime};
 
@@ -15,8 +17,24 @@ use crate::time::{format_iso8601, human_duration};
 
 const GREEN: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
 const ROW_HEIGHT: f32 = 22.0;
+/// Older jobs are asked for once a row this close to the table's end is drawn, so they usually
+/// arrive before the user reaches the end.
+const PREFETCH_ROWS: usize = 20;
 
-pub fn main_window(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
+/// What the user asked for while the window was drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Read the next older page of jobs.
+    LoadOlderJobs,
+}
+
+/// Whether drawing dashboard row `row` of `rows` should ask for older jobs.
+fn wants_older_at(state: &AppState, row: usize, rows: usize) -> bool {
+    row + PREFETCH_ROWS >= rows && state.wants_older()
+}
+
+pub fn main_window(ui: &mut egui::Ui, state: &AppState, now: SystemTime) -> Option<Request> {
+    let mut request = None;
     egui::Panel::top("header").show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.heading("vodesk");
@@ -42,7 +60,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
         if let ConnectionState::Connected(_) = &state.connection {
             connection_card(ui, &state.connection);
             ui.add_space(10.0);
-            jobs_section(ui, state, now);
+            request = jobs_section(ui, state, now);
         } else {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 connection_card(ui, &state.connection);
@@ -60,6 +78,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
             });
         }
     });
+    request
 }
 
 fn dot(ui: &mut egui::Ui, color: Color32) -> egui::Response {
@@ -186,7 +205,7 @@ fn connection_card(ui: &mut egui::Ui, connection: &ConnectionState) {
     }
 }
 
-fn jobs_section(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
+fn jobs_section(ui: &mut egui::Ui, state: &AppState, now: SystemTime) -> Option<Request> {
     ui.horizontal(|ui| {
         ui.label(RichText::new("Jobs").strong().size(16.0));
         let count = state.order.len();
@@ -194,7 +213,7 @@ fn jobs_section(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
             CatalogueState::NotLoaded => String::new(),
             CatalogueState::Loading => "reading the table…".to_owned(),
             CatalogueState::Loaded { more: true } => {
-                format!("{count}, newest first (older jobs: vodesk list --limit N)")
+                format!("{count} so far, newest first (older ones load as you scroll)")
             }
             CatalogueState::Loaded { more: false } => format!("{count}, newest first"),
             CatalogueState::Failed { .. } => format!("{count} heard live"),
@@ -218,13 +237,17 @@ fn jobs_section(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
                  appears here as soon as its workflow starts.",
             );
         }
-        return;
+        return None;
     }
     ui.add_space(4.0);
-    jobs_table(ui, state, now);
+    jobs_table(ui, state, now)
 }
 
-fn jobs_table(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
+fn jobs_table(ui: &mut egui::Ui, state: &AppState, now: SystemTime) -> Option<Request> {
+    let jobs = state.order.len();
+    // One more row after the jobs, saying whether older ones are loading, failed or all there.
+    let footer = matches!(state.catalogue, CatalogueState::Loaded { .. });
+    let mut request = None;
     TableBuilder::new(ui)
         .id_salt("jobs")
         .striped(true)
@@ -253,7 +276,20 @@ fn jobs_table(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
             }
         })
         .body(|body| {
-            body.rows(ROW_HEIGHT, state.order.len(), |mut row| {
+            body.rows(ROW_HEIGHT, jobs + usize::from(footer), |mut row| {
+                // Rows are drawn only when visible: drawing one near the end means the user
+                // scrolled there.
+                if wants_older_at(state, row.index(), jobs) {
+                    request = Some(Request::LoadOlderJobs);
+                }
+                if row.index() >= jobs {
+                    row.col(|ui| {
+                        if footer_row(ui, state, jobs) {
+                            request = Some(Request::LoadOlderJobs);
+                        }
+                    });
+                    return;
+                }
                 let Some((index, job)) = state.row(row.index()) else {
                     return;
                 };
@@ -300,6 +336,26 @@ fn jobs_table(ui: &mut egui::Ui, state: &AppState, now: SystemTime) {
                 });
             });
         });
+    request
+}
+
+/// The row after the last job; true when the user asked to retry reading older jobs.
+fn footer_row(ui: &mut egui::Ui, state: &AppState, jobs: usize) -> bool {
+    if let Some(message) = &state.older_failed {
+        ui.label(RichText::new("Could not load older jobs").color(ui.visuals().error_fg_color))
+            .on_hover_text(message);
+        return ui.small_button("Retry").clicked();
+    }
+    match state.catalogue {
+        CatalogueState::Loaded { more: false } => {
+            ui.label(RichText::new(format!("All {jobs} jobs loaded")).weak());
+        }
+        _ => {
+            ui.spinner();
+            ui.label(RichText::new("Loading older jobs…").weak());
+        }
+    }
+    false
 }
 
 fn status_color(ui: &egui::Ui, status: JobStatus) -> Color32 {
@@ -381,6 +437,92 @@ fn resolution(record: Option<&JobRecord>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::aws::discovery::{Origin, VodResources};
+    use crate::aws::engine::{Event, JobsPage};
+    use crate::contract::decode_document;
+
+    fn page_of(count: u64, more: bool) -> Event {
+        let template = decode_document(
+            include_str!("../../tests/fixtures/vod-examples/sns-ingest.json").as_bytes(),
+        )
+        .unwrap()
+        .record
+        .unwrap();
+        let records = (0..count)
+            .map(|n| {
+                let mut record = template.clone();
+                record.guid = format!("g{n}");
+                record
+            })
+            .collect();
+        Event::Jobs(Box::new(JobsPage {
+            records,
+            uploads: vec![],
+            warnings: vec![],
+            more,
+            read_at: SystemTime::now(),
+        }))
+    }
+
+    #[test]
+    fn only_rows_near_the_end_ask_for_older_jobs_and_only_when_allowed() {
+        let mut state = AppState {
+            catalogue: CatalogueState::Loading,
+            ..AppState::default()
+        };
+        state.apply(page_of(100, true));
+        assert!(!wants_older_at(&state, 0, 100));
+        assert!(!wants_older_at(&state, 100 - PREFETCH_ROWS - 1, 100));
+        assert!(wants_older_at(&state, 100 - PREFETCH_ROWS, 100));
+        assert!(wants_older_at(&state, 100, 100), "the footer row too");
+        assert!(state.begin_loading_older());
+        assert!(!wants_older_at(&state, 99, 100), "a page is in flight");
+        state.apply(page_of(0, false));
+        assert!(!wants_older_at(&state, 99, 100), "every job is loaded");
+    }
+
+    #[test]
+    fn the_window_asks_for_older_jobs_when_the_end_of_a_short_table_is_visible() {
+        let mut state = AppState::default();
+        state.apply(Event::Connected(Box::new(VodResources {
+            stack_name: Some("vod".into()),
+            stack_id: None,
+            stack_status: None,
+            solution_version: None,
+            generation: None,
+            region: "us-east-1".into(),
+            source_bucket: "src".into(),
+            destination_bucket: None,
+            table: "vod".into(),
+            topic_arn: "arn:aws:sns:us-east-1:123456789012:vod".into(),
+            topic_arn_from: Origin::StackOutput,
+            cloudfront_domain: None,
+            workflow_trigger: None,
+            enable_sns: None,
+            frame_capture: None,
+            enable_media_package: None,
+            stack_queue_url: None,
+            overridden: Vec::new(),
+        })));
+        state.apply(page_of(5, true));
+        let ctx = egui::Context::default();
+        let mut requests = Vec::new();
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+            requests.push(main_window(ui, &state, SystemTime::now()));
+        });
+        // No renderer here: the font atlas is dropped unapplied on purpose.
+        output.textures_delta.clear();
+        assert_eq!(requests, vec![Some(Request::LoadOlderJobs)]);
+        state.apply(page_of(0, false));
+        requests.clear();
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+            requests.push(main_window(ui, &state, SystemTime::now()));
+        });
+        // No renderer here: the font atlas is dropped unapplied on purpose.
+        output.textures_delta.clear();
+        assert_eq!(requests, vec![None]);
+    }
 
     #[test]
     fn error_summaries_are_one_readable_line() {

@@ -3,7 +3,10 @@
 //! after every event, so the UI thread never blocks and never polls in a busy loop.
 //!
 //! A connection is a *session*: discovery, then the live monitor on the discovered resources and the
-//! newest page of the catalogue (with this machine's uploads from the journal), all forwarded as events. The session owns the monitor, so a new
+//! newest page of the catalogue (with this machine's uploads from the journal), all forwarded as events.
+//! Older pages are read one at a time on [`Command::LoadMoreJobs`] (the UI asks as the user scrolls):
+//! the session keeps the catalogue's page token, so each page continues where the last one ended and
+//! a request while a page is in flight is ignored rather than reading a page twice. The session owns the monitor, so a new
 //! Connect and the engine's drop both stop it through [`MonitorHandle::shutdown`] (unsubscribe and
 //! delete vodesk's queue) before the runtime goes away, within a bounded time.
 
@@ -16,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc as tokio_mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::catalogue::Catalogue;
+use crate::aws::catalogue::{Catalogue, CatalogueError, Page, PageToken};
 use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{StackOverrides, VodResources, discover};
 use crate::aws::monitor::{self, JobUpdate, MonitorConfig, MonitorEvent, MonitorHandle};
@@ -25,6 +28,9 @@ use crate::contract::JobRecord;
 
 /// How many of the newest jobs are read from the table when connecting.
 pub const FIRST_PAGE_SIZE: usize = 100;
+
+/// How many older jobs each [`Command::LoadMoreJobs`] reads.
+pub const OLDER_PAGE_SIZE: usize = 100;
 
 /// How long stopping a session may take (the monitor's unsubscribe and queue deletion). A hung
 /// network gets no more: the queue then left behind is removed by the next start's clean-up, once
@@ -44,6 +50,10 @@ pub struct ConnectRequest {
 pub enum Command {
     /// Connects (stopping the previous connection's monitor first), then watches the deployment.
     Connect(ConnectRequest),
+    /// Reads the next (older) page of the catalogue into the connected session, answered with
+    /// [`Event::Jobs`] (or [`Event::OlderJobsFailed`]). Ignored while a page is being read or when
+    /// the last page was read.
+    LoadMoreJobs,
 }
 
 /// How the app learns about workflows, as the monitor reported it.
@@ -59,7 +69,7 @@ pub enum MonitorMode {
     Polling { reason: String },
 }
 
-/// The newest jobs read from the catalogue.
+/// A page of jobs read from the catalogue: the newest on connecting, then older ones on request.
 #[derive(Debug, Clone)]
 pub struct JobsPage {
     /// Newest first.
@@ -83,10 +93,14 @@ pub enum Event {
     ConnectFailed {
         message: String,
     },
-    /// The first page of the catalogue.
+    /// A page of the catalogue: the first, then each older one asked for.
     Jobs(Box<JobsPage>),
     /// The catalogue could not be read; the message says why and what to check.
     JobsFailed {
+        message: String,
+    },
+    /// An older page could not be read; the jobs read so far stay, and asking again retries it.
+    OlderJobsFailed {
         message: String,
     },
     /// One Ingest, Complete or Error, from the queue or from polling the table.
@@ -191,6 +205,11 @@ impl Engine {
                                     journal.clone(),
                                 ));
                             }
+                            Command::LoadMoreJobs => {
+                                if let Some(session) = &session {
+                                    session.load_more();
+                                }
+                            }
                         }
                     }
                     // The UI is closing: the monitor cleans up while the runtime still runs.
@@ -244,10 +263,11 @@ impl Emitter {
     }
 }
 
-/// One connection: its task and the token that stops it.
+/// One connection: its task, the token that stops it and where its requests for older jobs go.
 struct Session {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    more: tokio_mpsc::UnboundedSender<()>,
 }
 
 impl Session {
@@ -258,8 +278,21 @@ impl Session {
         journal: JournalSource,
     ) -> Self {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run_session(request, emit, config, journal, stop.clone()));
-        Self { stop, task }
+        let (more, more_rx) = tokio_mpsc::unbounded_channel();
+        let task = tokio::spawn(run_session(
+            request,
+            emit,
+            config,
+            journal,
+            stop.clone(),
+            more_rx,
+        ));
+        Self { stop, task, more }
+    }
+
+    fn load_more(&self) {
+        // Fails only once the session has ended, when there is nothing left to read into.
+        let _ = self.more.send(());
     }
 
     /// Stops the session and waits (at most [`STOP_BUDGET`]) for its monitor to clean up.
@@ -278,6 +311,7 @@ async fn run_session(
     config: MonitorConfig,
     journal: JournalSource,
     stop: CancellationToken,
+    mut more: tokio_mpsc::UnboundedReceiver<()>,
 ) {
     let target = request
         .stack
@@ -302,44 +336,115 @@ async fn run_session(
     let page_emit = emit.clone();
     // Read alongside the monitor: the job model merges both in any order, never moving a job back.
     let source_bucket = resources.source_bucket.clone();
+    let first_catalogue = catalogue.clone();
     let first_page = tokio::spawn(async move {
         let (page, uploads) = tokio::join!(
-            catalogue.page(None, FIRST_PAGE_SIZE),
+            first_catalogue.page(None, FIRST_PAGE_SIZE),
             local_uploads(journal, source_bucket)
         );
         let uploads = uploads.unwrap_or_else(|message| {
             page_emit.emit(Event::Notice { message });
             Vec::new()
         });
-        let event = match page {
-            Ok(page) => Event::Jobs(Box::new(JobsPage {
-                more: page.next.is_some(),
-                records: page.records,
-                uploads,
-                warnings: page.warnings,
-                read_at: SystemTime::now(),
-            })),
-            Err(err) => Event::JobsFailed {
-                message: err.to_string(),
-            },
-        };
-        page_emit.emit(event);
+        PageRead::First { page, uploads }
     });
 
+    // The page being read (the first, then each older one asked for). Only this loop emits pages,
+    // after it has kept their token: a request the UI sends on seeing a page then always finds the
+    // token of the page after it.
+    let mut reading: Option<tokio::task::JoinHandle<PageRead>> = Some(first_page);
+    let mut next: Option<PageToken> = None;
     // Also stops the read if this session is aborted (a stop over budget), so a late page of this
     // deployment cannot reach the state after the next connection's.
-    let _page_guard = AbortOnDrop(first_page.abort_handle());
+    let mut guard = reading
+        .as_ref()
+        .map(|task| AbortOnDrop(task.abort_handle()));
     loop {
         tokio::select! {
             event = handle.events.recv() => match event {
                 Some(event) => forward(event, &emit),
                 None => break,
             },
+            read = wait_for(&mut reading) => {
+                reading = None;
+                guard = None;
+                next = match read {
+                    Ok(read) => emit_page(read, &emit),
+                    // Cancelled or panicked: nothing more can be read in this session.
+                    Err(_) => None,
+                };
+            }
+            Some(()) = more.recv() => {
+                if reading.is_none()
+                    && let Some(token) = next.take()
+                {
+                    let catalogue = catalogue.clone();
+                    let task = tokio::spawn(async move {
+                        // The token is handed back on failure, so asking again retries the page.
+                        match catalogue.page(Some(token.clone()), OLDER_PAGE_SIZE).await {
+                            Ok(page) => PageRead::Older(Ok(page)),
+                            Err(err) => PageRead::Older(Err((token, err))),
+                        }
+                    });
+                    guard = Some(AbortOnDrop(task.abort_handle()));
+                    reading = Some(task);
+                }
+            }
             () = stop.cancelled() => break,
         }
     }
-    first_page.abort();
+    drop(guard);
     stop_monitor(&mut handle, &emit).await;
+}
+
+/// What a page read in a session's task brings back to it.
+enum PageRead {
+    First {
+        page: Result<Page, CatalogueError>,
+        uploads: Vec<UploadRecord>,
+    },
+    Older(Result<Page, (PageToken, CatalogueError)>),
+}
+
+/// The result of the read in flight; never resolves when there is none.
+async fn wait_for(
+    reading: &mut Option<tokio::task::JoinHandle<PageRead>>,
+) -> Result<PageRead, tokio::task::JoinError> {
+    match reading {
+        Some(task) => task.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Emits a page read (or why it failed) and returns where the next page starts.
+fn emit_page(read: PageRead, emit: &Emitter) -> Option<PageToken> {
+    let (page, uploads) = match read {
+        PageRead::First { page: Err(err), .. } => {
+            emit.emit(Event::JobsFailed {
+                message: err.to_string(),
+            });
+            return None;
+        }
+        PageRead::Older(Err((token, err))) => {
+            emit.emit(Event::OlderJobsFailed {
+                message: err.to_string(),
+            });
+            return Some(token);
+        }
+        PageRead::First {
+            page: Ok(page),
+            uploads,
+        } => (page, uploads),
+        PageRead::Older(Ok(page)) => (page, Vec::new()),
+    };
+    emit.emit(Event::Jobs(Box::new(JobsPage {
+        more: page.next.is_some(),
+        records: page.records,
+        uploads,
+        warnings: page.warnings,
+        read_at: SystemTime::now(),
+    })));
+    page.next
 }
 
 /// Aborts a task when dropped.

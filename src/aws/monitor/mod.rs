@@ -542,7 +542,8 @@ impl Monitor {
         }
     }
 
-    /// Reads the table every `interval` and reports every (guid, status) not reported before, by either path. The first round
+    /// Reads the table every `interval` and reports every (guid, status) not reported before, by either
+    /// path, and an Ingest item that gained its encode job id (Encoding, which no message announces). The first round
     /// reports only workflows that started after the monitor did and merely learns the state of
     /// the others, so starting does not replay history; `ready` is announced after that round,
     /// because only from then on is every change reported.
@@ -554,7 +555,8 @@ impl Monitor {
     ) {
         // What this poller has read, apart from what was reported: learning a state in the first
         // round must not stop the queue from reporting its message.
-        let mut known: HashMap<String, Kind> = HashMap::new();
+        // Per guid: its kind, and whether an Ingest already has its encode job id.
+        let mut known: HashMap<String, (Kind, bool)> = HashMap::new();
         let started_iso = format_iso8601(started);
         let since = format_iso8601(
             started
@@ -570,15 +572,20 @@ impl Monitor {
                     // Oldest first, so a reader sees workflows in the order they started.
                     for record in page.records.into_iter().rev() {
                         let kind = Kind::from(record.status);
-                        if known.insert(record.guid.clone(), kind) == Some(kind) {
+                        let encoding = kind == Kind::Ingest && record.encode_job_id.is_some();
+                        let before = known.insert(record.guid.clone(), (kind, encoding));
+                        if before == Some((kind, encoding)) {
                             continue;
                         }
+                        // The solution publishes no message when encoding starts, so the queue
+                        // cannot have reported it: no need to ask `first_time`.
+                        let started_encoding = encoding && before == Some((kind, false));
                         let history = first
                             && record
                                 .start_time
                                 .as_deref()
                                 .is_none_or(|t| t < started_iso.as_str());
-                        if history || !self.first_time(&record.guid, kind) {
+                        if history || (!started_encoding && !self.first_time(&record.guid, kind)) {
                             continue;
                         }
                         let update = JobUpdate {

@@ -401,17 +401,14 @@ async fn a_vanished_multipart_upload_is_started_over_and_said_so() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_server_is_retried_until_it_comes_back() {
     use vodesk::aws::connection::{AwsClients, ConnectionSettings};
-    use vodesk::aws::emulator::{Emulator, find_python};
-    // A port with nothing behind it yet: the network is "down" when the upload starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The server (with its bucket) is up, but the port the upload talks to has nothing behind it yet:
+    // the network is "down" when the upload starts. A forwarder started later brings it "back".
+    let s = setup().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
     let endpoint = format!("http://127.0.0.1:{port}");
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
-    let path = write_file(dir.path(), "outage.mp4", 11 * MIB, 9);
+    let path = write_file(s.dir.path(), "outage.mp4", 11 * MIB, 9);
     let identity = fingerprint::identify(&path).unwrap();
     let plan = plan::plan(identity.size, Some(5 * MIB)).unwrap();
     let target = UploadTarget {
@@ -425,65 +422,65 @@ async fn an_unreachable_server_is_retried_until_it_comes_back() {
         multipart: plan.multipart,
         metadata_document: None,
     };
-    let id = journal
+    let id = s
+        .journal
         .create(&path, "outage.mp4", &identity, &target)
         .unwrap();
     let clients = AwsClients::connect(&ConnectionSettings::emulator(&endpoint, common::REGION))
         .await
         .unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    // Pauses of about a second: long enough to create the bucket once the server is back.
     let patient = UploaderConfig {
         max_attempts: 12,
-        base_backoff: Duration::from_millis(1000),
+        base_backoff: Duration::from_millis(500),
         max_backoff: Duration::from_millis(1500),
         ..config()
     };
-    let uploader = Uploader::new(clients.s3.clone(), journal.clone(), patient, None, tx);
+    let uploader = Uploader::new(clients.s3.clone(), s.journal.clone(), patient, None, tx);
     let run = tokio::spawn(async move { uploader.run(id, &UploadControl::default(), false).await });
 
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // While the network is down the upload keeps trying, and says so, instead of failing.
+    let told = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(event) = rx.recv().await {
+            if let UploadEvent::Note { message, .. } = event
+                && message.contains("retrying in")
+            {
+                return Some(message);
+            }
+        }
+        None
+    })
+    .await
+    .expect("a retry note within a minute");
+    assert!(told.is_some(), "the user is told the upload is retrying");
     assert!(
         !run.is_finished(),
         "the upload waits for the network instead of failing"
     );
-    let python = find_python().unwrap();
-    let emulator = tokio::task::spawn_blocking(move || Emulator::start(&python, port))
-        .await
-        .unwrap()
-        .unwrap();
-    clients
-        .s3
-        .create_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
 
-    let outcome = tokio::time::timeout(Duration::from_secs(60), run)
+    let upstream = s.emu.endpoint.trim_start_matches("http://").to_owned();
+    let forwarder = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let forwarding = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = forwarder.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+
+    let outcome = tokio::time::timeout(Duration::from_secs(90), run)
         .await
         .unwrap()
         .unwrap();
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
-    let mut notes = Vec::new();
-    while let Ok(event) = rx.try_recv() {
-        if let UploadEvent::Note { message, .. } = event {
-            notes.push(message);
-        }
-    }
-    assert!(
-        notes.iter().any(|n| n.contains("retrying in")),
-        "the user is told: {notes:?}"
+    assert_eq!(
+        sha256(&s.download("uploads/o/outage.mp4").await),
+        sha256(&std::fs::read(&path).unwrap())
     );
-    let stored = clients
-        .s3
-        .get_object()
-        .bucket(BUCKET)
-        .key("uploads/o/outage.mp4")
-        .send()
-        .await
-        .unwrap();
-    let stored = stored.body.collect().await.unwrap().into_bytes();
-    assert_eq!(sha256(&stored), sha256(&std::fs::read(&path).unwrap()));
-    drop(emulator);
+    forwarding.abort();
 }

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod discovery;
 pub mod emulator;
 pub mod engine;
+pub mod local_stack;
 pub mod monitor;
 pub mod sdk_error;
 pub mod upload;

@@ -3,6 +3,7 @@
 
 mod decode;
 mod jobs;
+mod local_stack;
 mod stack;
 mod upload;
 mod watch;
@@ -111,6 +112,9 @@ enum Command {
     List(jobs::ListArgs),
     /// Show one job: status, media info and every output URL
     Show(jobs::ShowArgs),
+    /// Run a local Video on Demand stack (named by --stack, default vod-local) in the emulator until
+    /// Ctrl-C; no encoding yet
+    LocalStack(local_stack::LocalStackArgs),
 }
 
 /// An error whose exit code is not the default 1.
@@ -146,6 +150,9 @@ pub fn run() -> ExitCode {
         Some(Command::Watch(args)) => block_on(watch::run_watch(&cli.connection, &args)),
         Some(Command::List(args)) => block_on(jobs::run_list(&cli.connection, &args)),
         Some(Command::Show(args)) => block_on(jobs::run_show(&cli.connection, &args)),
+        Some(Command::LocalStack(args)) => {
+            block_on(local_stack::run_local_stack(&cli.connection, &args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,245 @@
+//! The local stack, first increment (issue 7): the library starts a v6 stack that discovery reads like a
+//! real deployment and whose source bucket notifies the ingest-events queue with the §3 suffix rules; the
+//! `vodesk local-stack` command prints settings that other vodesk commands can use and stops cleanly on
+//! SIGTERM. Each test starts its own emulator (the local stack owns it), not the shared one.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use vodesk::aws::connection::{AwsClients, ConnectionSettings};
+use vodesk::aws::discovery::{StackOverrides, discover};
+use vodesk::aws::emulator::find_python;
+use vodesk::aws::local_stack::{LocalStack, LocalStackOptions, REGION};
+use vodesk::contract::stack::{Generation, WorkflowTrigger};
+
+/// Every S3 object-created key on the queue, read until it stays empty. Skips `s3:TestEvent`, which S3
+/// (and moto) sends once when the notification configuration is written.
+async fn drain_created_keys(clients: &AwsClients, queue_url: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut empty_polls = 0;
+    while empty_polls < 2 {
+        let received = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive from the ingest-events queue");
+        let messages = received.messages();
+        if messages.is_empty() {
+            empty_polls += 1;
+            continue;
+        }
+        for message in messages {
+            let body: serde_json::Value =
+                serde_json::from_str(message.body().expect("a body")).expect("a JSON body");
+            if body["Event"] == "s3:TestEvent" {
+                continue;
+            }
+            for record in body["Records"]
+                .as_array()
+                .expect("an S3 event with Records")
+            {
+                let event = record["eventName"].as_str().expect("eventName");
+                assert!(event.starts_with("ObjectCreated:"), "{event}");
+                keys.push(
+                    record["s3"]["object"]["key"]
+                        .as_str()
+                        .expect("object key")
+                        .to_owned(),
+                );
+            }
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().expect("receipt handle"))
+                .send()
+                .await
+                .expect("delete the message");
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stack_is_discovered_as_v6_and_notifies_only_on_trigger_suffixes() {
+    let local = LocalStack::start(LocalStackOptions {
+        python: Some(find_python().unwrap_or_else(|e| panic!("{e}"))),
+        ..LocalStackOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(local.stack_name(), "vod-local");
+    assert_eq!(local.settings().endpoint_url, local.endpoint());
+
+    let clients = AwsClients::connect(&ConnectionSettings::emulator(local.endpoint(), REGION))
+        .await
+        .expect("emulator settings are valid");
+    let found = discover(&clients, Some("vod-local"), &StackOverrides::default())
+        .await
+        .expect("discover the local stack");
+    assert_eq!(found.stack_name.as_deref(), Some("vod-local"));
+    assert_eq!(found.generation, Some(Generation::V6));
+    assert_eq!(found.solution_version.as_deref(), Some("v6.1.13"));
+    assert_eq!(found.workflow_trigger, Some(WorkflowTrigger::VideoFile));
+    assert!(found.destination_bucket.is_some());
+    assert!(found.topic_arn.starts_with("arn:aws:sns:us-east-1:"));
+
+    // The 24 rules the solution writes: one suffix each, lower and upper case.
+    let notifications = clients
+        .s3
+        .get_bucket_notification_configuration()
+        .bucket(&found.source_bucket)
+        .send()
+        .await
+        .expect("read the source bucket's notifications");
+    let suffixes: BTreeSet<String> = notifications
+        .queue_configurations()
+        .iter()
+        .flat_map(|q| q.filter().and_then(|f| f.key()).map(|k| k.filter_rules()))
+        .flatten()
+        .filter_map(|rule| rule.value().map(str::to_owned))
+        .collect();
+    assert_eq!(notifications.queue_configurations().len(), 24);
+    assert_eq!(suffixes.len(), 24);
+    assert!(suffixes.contains(".m2ts") && suffixes.contains(".M2TS"));
+
+    // Keys without a prefix: the event's key is URL-encoded, and moto 5.2.5 encodes `/` as `%2F` where
+    // real S3 leaves it, which is not what this test is about.
+    for key in ["clip.mp4", "mixed.Mp4", "LOUD.MOV", "notes.txt"] {
+        clients
+            .s3
+            .put_object()
+            .bucket(&found.source_bucket)
+            .key(key)
+            .body(ByteStream::from_static(b"not really a video"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("upload {key}: {e}"));
+    }
+    let mut keys = drain_created_keys(&clients, local.ingest_queue_url()).await;
+    keys.sort();
+    // Mixed case and other extensions never trigger (contract §3); all lower or ALL UPPER case does.
+    assert_eq!(keys, ["LOUD.MOV", "clip.mp4"]);
+}
+
+/// Waits for `child` to exit, for at most `limit`.
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("poll vodesk local-stack") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
+    let mut cmd = common::vodesk_bin();
+    cmd.args(["local-stack", "--port", "0", "--json"])
+        .env_remove("VODESK_STACK")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
+        && let Ok(python) = find_python()
+    {
+        cmd.env(vodesk::aws::emulator::PYTHON_ENV, python);
+    }
+    let mut child = cmd.spawn().expect("start vodesk local-stack");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    let read = BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the settings line");
+    if read == 0 {
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("collect stderr");
+        panic!(
+            "vodesk local-stack printed no settings: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let settings: serde_json::Value = serde_json::from_str(&line).expect("one JSON object");
+    let settings = settings.as_object().expect("a JSON object");
+    let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "VODESK_STACK",
+        ])
+    );
+    assert_eq!(settings["VODESK_STACK"], "vod-local");
+    assert_eq!(settings["AWS_REGION"], "us-east-1");
+    let endpoint = settings["AWS_ENDPOINT_URL"]
+        .as_str()
+        .expect("endpoint")
+        .to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+
+    // Another vodesk command, configured only by the printed environment.
+    let mut stack = common::vodesk_bin();
+    stack
+        .args(["stack", "--json"])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE");
+    for (name, value) in settings {
+        stack.env(name, value.as_str().expect("a string value"));
+    }
+    let output = stack.output().expect("run vodesk stack");
+    assert!(
+        output.status.success(),
+        "vodesk stack failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stack JSON");
+    assert_eq!(found["stack_name"], "vod-local");
+    assert_eq!(found["solution_version"], "v6.1.13");
+
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let status = match wait_with_timeout(&mut child, Duration::from_secs(30)) {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            panic!("vodesk local-stack did not stop within 30 s of SIGTERM");
+        }
+    };
+    assert!(status.success(), "exit status {status}");
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut err, &mut stderr).expect("read stderr");
+    }
+    assert!(stderr.contains("Stopped the local stack"), "{stderr}");
+
+    let answer = reqwest::Client::new()
+        .get(&endpoint)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(answer.is_err(), "the emulator still answers at {endpoint}");
+}

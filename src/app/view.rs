@@ -145,7 +145,8 @@ fn connection_card(ui: &mut egui::Ui, connection: &ConnectionState) {
             ui.label(
                 "Start vodesk with --stack NAME (or set VODESK_STACK) to connect to a Video on Demand \
                  on AWS deployment; add --profile and --region as needed. The command vodesk stacks lists \
-                 the deployments in a region.",
+                 the deployments in a region. Without an AWS account, vodesk local-stack runs a local \
+                 deployment and prints the settings to start vodesk with.",
             );
         }
         ConnectionState::Connecting { target } => {

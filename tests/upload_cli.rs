@@ -3,22 +3,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::{fresh_emulator, vodesk_against};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const BUCKET: &str = "vod-source";
 const MIB: u64 = 1 << 20;
-
-fn write_file(dir: &Path, name: &str, size: u64) -> PathBuf {
-    let path = dir.join(name);
-    let data: Vec<u8> = (0..size).map(|i| ((i * 11) % 253) as u8).collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
 
 /// A fresh emulator with the source bucket, and a folder for files and the journal.
 async fn emulator_with_bucket() -> (common::FreshEmulator, tempfile::TempDir) {
@@ -31,10 +23,6 @@ async fn emulator_with_bucket() -> (common::FreshEmulator, tempfile::TempDir) {
         .await
         .unwrap();
     (emu, tempfile::tempdir().unwrap())
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// `vodesk` against the emulator with its own journal in `data`.
@@ -51,19 +39,6 @@ fn json_lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-async fn object_sha(emu: &common::FreshEmulator, key: &str) -> String {
-    let out = emu
-        .clients
-        .s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    sha256(&out.body.collect().await.unwrap().into_bytes())
-}
-
 fn completed_key(events: &[Value]) -> String {
     events
         .iter()
@@ -76,7 +51,7 @@ fn completed_key(events: &[Value]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "interview.mp4", 40 * MIB);
+    let path = common::write_file(dir.path(), "interview.mp4", 40 * MIB, 1);
 
     let mut cmd = vodesk(&emu.endpoint, dir.path());
     cmd.args(common::slow_upload_args(BUCKET, 2, "8MiB", &path))
@@ -120,8 +95,8 @@ async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
     let completed = events.iter().find(|e| e["event"] == "completed").unwrap();
     assert_eq!(completed["verified"], true, "{completed}");
     assert_eq!(
-        object_sha(&emu, &key).await,
-        sha256(&std::fs::read(&path).unwrap())
+        common::object_sha256(&emu.clients.s3, BUCKET, &key).await,
+        common::sha256(&std::fs::read(&path).unwrap())
     );
     let open = emu
         .clients
@@ -137,7 +112,7 @@ async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_non_trigger_extension_needs_force() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "old-camera.avi", 1000);
+    let path = common::write_file(dir.path(), "old-camera.avi", 1000, 1);
 
     let out = vodesk(&emu.endpoint, dir.path())
         .args(["upload", "--source-bucket", BUCKET])
@@ -176,7 +151,7 @@ async fn a_non_trigger_extension_needs_force() {
 #[tokio::test(flavor = "multi_thread")]
 async fn awkward_names_become_safe_keys_and_keep_their_original_name() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "Café +100% #1 Año.MOV", 2000);
+    let path = common::write_file(dir.path(), "Café +100% #1 Año.MOV", 2000, 1);
 
     let out = vodesk(&emu.endpoint, dir.path())
         .args(["upload", "--source-bucket", BUCKET, "--json"])
@@ -227,9 +202,9 @@ async fn folders_expand_to_their_videos_and_refusals_are_explained() {
     let (emu, dir) = emulator_with_bucket().await;
     let shoot = dir.path().join("shoot");
     std::fs::create_dir_all(shoot.join("day2")).unwrap();
-    write_file(&shoot, "a.mp4", 1000);
-    write_file(&shoot.join("day2"), "b.MOV", 1000);
-    write_file(&shoot, "notes.txt", 10);
+    common::write_file(&shoot, "a.mp4", 1000, 1);
+    common::write_file(&shoot.join("day2"), "b.MOV", 1000, 1);
+    common::write_file(&shoot, "notes.txt", 10, 1);
     std::fs::write(dir.path().join("empty.mp4"), b"").unwrap();
 
     let out = vodesk(&emu.endpoint, dir.path())
@@ -265,7 +240,7 @@ async fn folders_expand_to_their_videos_and_refusals_are_explained() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_from_the_cli_aborts_a_paused_upload() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "drop.mp4", 20 * MIB);
+    let path = common::write_file(dir.path(), "drop.mp4", 20 * MIB, 1);
     let mut cmd = vodesk(&emu.endpoint, dir.path());
     cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
         .stderr(Stdio::null());
@@ -382,7 +357,7 @@ async fn a_presigned_url_uploads_without_credentials() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_pauses_cleanly_and_says_how_to_resume() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "long-take.mp4", 30 * MIB);
+    let path = common::write_file(dir.path(), "long-take.mp4", 30 * MIB, 1);
     let mut cmd = vodesk(&emu.endpoint, dir.path());
     cmd.args(common::slow_upload_args(BUCKET, 1, "5MiB", &path))
         .stderr(Stdio::piped());
@@ -422,7 +397,7 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "Launch Keynote.mp4", 4000);
+    let path = common::write_file(dir.path(), "Launch Keynote.mp4", 4000, 1);
 
     let out = vodesk(&emu.endpoint, dir.path())
         .args([
@@ -487,7 +462,7 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_session_pauses_the_upload_and_says_how_to_sign_in() {
     let (emu, dir) = emulator_with_bucket().await;
-    let path = write_file(dir.path(), "clip.mp4", 1000);
+    let path = common::write_file(dir.path(), "clip.mp4", 1000, 1);
     // A profile whose credentials cannot be had, the way an expired SSO session fails.
     let config = dir.path().join("aws-config");
     std::fs::write(

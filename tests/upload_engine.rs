@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::types::ChecksumAlgorithm;
 use common::{FreshEmulator, fresh_emulator};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use vodesk::aws::upload::events::UploadEvent;
 use vodesk::aws::upload::fingerprint;
@@ -40,20 +39,6 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("journal.sqlite3")).unwrap();
     Setup { emu, dir, journal }
-}
-
-/// A file of `size` bytes whose content depends on `seed` (so a rewrite is detectable).
-fn write_file(dir: &Path, name: &str, size: u64, seed: u8) -> PathBuf {
-    let path = dir.join(name);
-    let data: Vec<u8> = (0..size)
-        .map(|i| ((i * 7 + u64::from(seed) * 13) % 251) as u8)
-        .collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn config() -> UploaderConfig {
@@ -157,14 +142,17 @@ impl Setup {
 #[tokio::test(flavor = "multi_thread")]
 async fn small_file_is_one_put_and_reads_back_identical() {
     let s = setup().await;
-    let path = write_file(s.dir.path(), "Café clip.mp4", 300_000, 1);
+    let path = common::write_file(s.dir.path(), "Café clip.mp4", 300_000, 1);
     let id = s.enqueue(&path, "uploads/x/Cafe-clip.mp4", None);
     let (uploader, mut rx) = s.uploader(config());
     let outcome = uploader.run(id, &UploadControl::default(), false).await;
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
 
     let stored = s.download("uploads/x/Cafe-clip.mp4").await;
-    assert_eq!(sha256(&stored), sha256(&std::fs::read(&path).unwrap()));
+    assert_eq!(
+        common::sha256(&stored),
+        common::sha256(&std::fs::read(&path).unwrap())
+    );
     let head = s
         .emu
         .clients
@@ -198,7 +186,7 @@ async fn small_file_is_one_put_and_reads_back_identical() {
 #[tokio::test(flavor = "multi_thread")]
 async fn multipart_file_reads_back_identical_and_leaves_no_open_upload() {
     let s = setup().await;
-    let path = write_file(s.dir.path(), "long.mov", 17 * MIB + 12_345, 2);
+    let path = common::write_file(s.dir.path(), "long.mov", 17 * MIB + 12_345, 2);
     let id = s.enqueue(&path, "uploads/y/long.mov", Some(5 * MIB));
     assert_eq!(s.journal.get(id).unwrap().target.part_count, 4);
     let (uploader, mut rx) = s.uploader(config());
@@ -206,8 +194,8 @@ async fn multipart_file_reads_back_identical_and_leaves_no_open_upload() {
     // verified: the server's full-object CRC64NVME equals the one combined from the parts' CRCs.
     assert_eq!(outcome, Outcome::Completed { verified: true });
     assert_eq!(
-        sha256(&s.download("uploads/y/long.mov").await),
-        sha256(&std::fs::read(&path).unwrap())
+        common::sha256(&s.download("uploads/y/long.mov").await),
+        common::sha256(&std::fs::read(&path).unwrap())
     );
     assert_eq!(s.open_multipart_uploads().await, 0);
 
@@ -229,7 +217,7 @@ async fn multipart_file_reads_back_identical_and_leaves_no_open_upload() {
 async fn pause_keeps_confirmed_parts_and_resume_sends_only_the_rest() {
     let s = setup().await;
     let size = 30 * MIB;
-    let path = write_file(s.dir.path(), "pause.mp4", size, 3);
+    let path = common::write_file(s.dir.path(), "pause.mp4", size, 3);
     let id = s.enqueue(&path, "uploads/p/pause.mp4", Some(5 * MIB));
     let outcome = s.run_until_paused(id, 10 * MIB).await;
     assert!(matches!(outcome, Outcome::Paused { .. }), "{outcome:?}");
@@ -260,15 +248,15 @@ async fn pause_keeps_confirmed_parts_and_resume_sends_only_the_rest() {
     }
     assert_eq!(resumed_from, Some(kept.iter().map(|p| p.size).sum::<u64>()));
     assert_eq!(
-        sha256(&s.download("uploads/p/pause.mp4").await),
-        sha256(&std::fs::read(&path).unwrap())
+        common::sha256(&s.download("uploads/p/pause.mp4").await),
+        common::sha256(&std::fs::read(&path).unwrap())
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_aborts_the_multipart_upload_and_forgets_it() {
     let s = setup().await;
-    let path = write_file(s.dir.path(), "cancel.mp4", 20 * MIB, 4);
+    let path = common::write_file(s.dir.path(), "cancel.mp4", 20 * MIB, 4);
     let id = s.enqueue(&path, "uploads/c/cancel.mp4", Some(5 * MIB));
     let slow = UploaderConfig {
         concurrency: 1,
@@ -309,14 +297,14 @@ async fn cancel_aborts_the_multipart_upload_and_forgets_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_changed_since_the_start_is_refused_unless_restarted() {
     let s = setup().await;
-    let path = write_file(s.dir.path(), "changed.mp4", 12 * MIB, 5);
+    let path = common::write_file(s.dir.path(), "changed.mp4", 12 * MIB, 5);
     let id = s.enqueue(&path, "uploads/ch/changed.mp4", Some(5 * MIB));
     let outcome = s.run_until_paused(id, 5 * MIB).await;
     assert!(matches!(outcome, Outcome::Paused { .. }), "{outcome:?}");
     assert_eq!(s.open_multipart_uploads().await, 1);
     let (uploader, _rx) = s.uploader(config());
 
-    write_file(s.dir.path(), "changed.mp4", 13 * MIB, 6);
+    common::write_file(s.dir.path(), "changed.mp4", 13 * MIB, 6);
     let outcome = uploader.run(id, &UploadControl::default(), false).await;
     let Outcome::Failed { error } = outcome else {
         panic!("expected a refusal, got {outcome:?}")
@@ -333,8 +321,8 @@ async fn a_file_changed_since_the_start_is_refused_unless_restarted() {
     let outcome = uploader.run(id, &UploadControl::default(), true).await;
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
     assert_eq!(
-        sha256(&s.download("uploads/ch/changed.mp4").await),
-        sha256(&std::fs::read(&path).unwrap())
+        common::sha256(&s.download("uploads/ch/changed.mp4").await),
+        common::sha256(&std::fs::read(&path).unwrap())
     );
     assert_eq!(
         s.open_multipart_uploads().await,
@@ -346,7 +334,7 @@ async fn a_file_changed_since_the_start_is_refused_unless_restarted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vanished_multipart_upload_is_started_over_and_said_so() {
     let s = setup().await;
-    let path = write_file(s.dir.path(), "gone.mp4", 11 * MIB, 7);
+    let path = common::write_file(s.dir.path(), "gone.mp4", 11 * MIB, 7);
     let id = s.enqueue(&path, "uploads/g/gone.mp4", Some(5 * MIB));
     // Create the multipart upload as an earlier run would have, then let "a lifecycle rule" abort it.
     let created = s
@@ -393,8 +381,8 @@ async fn a_vanished_multipart_upload_is_started_over_and_said_so() {
         Some(upload_id)
     );
     assert_eq!(
-        sha256(&s.download("uploads/g/gone.mp4").await),
-        sha256(&std::fs::read(&path).unwrap())
+        common::sha256(&s.download("uploads/g/gone.mp4").await),
+        common::sha256(&std::fs::read(&path).unwrap())
     );
 }
 
@@ -408,7 +396,7 @@ async fn an_unreachable_server_is_retried_until_it_comes_back() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let endpoint = format!("http://127.0.0.1:{port}");
-    let path = write_file(s.dir.path(), "outage.mp4", 11 * MIB, 9);
+    let path = common::write_file(s.dir.path(), "outage.mp4", 11 * MIB, 9);
     let identity = fingerprint::identify(&path).unwrap();
     let plan = plan::plan(identity.size, Some(5 * MIB)).unwrap();
     let target = UploadTarget {
@@ -479,8 +467,8 @@ async fn an_unreachable_server_is_retried_until_it_comes_back() {
         .unwrap();
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
     assert_eq!(
-        sha256(&s.download("uploads/o/outage.mp4").await),
-        sha256(&std::fs::read(&path).unwrap())
+        common::sha256(&s.download("uploads/o/outage.mp4").await),
+        common::sha256(&std::fs::read(&path).unwrap())
     );
     forwarding.abort();
 }

@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::strict_s3::StrictS3;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use vodesk::aws::upload::fingerprint;
 use vodesk::aws::upload::journal::{Journal, UploadTarget};
@@ -18,31 +17,6 @@ use vodesk::aws::upload::uploader::{Outcome, UploadControl, Uploader, UploaderCo
 
 const BUCKET: &str = "strict-source";
 const MIB: u64 = 1 << 20;
-
-fn write_file(dir: &Path, name: &str, size: u64) -> PathBuf {
-    let path = dir.join(name);
-    let data: Vec<u8> = (0..size).map(|i| ((i * 17 + 3) % 241) as u8).collect();
-    std::fs::write(&path, data).unwrap();
-    path
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
-
-async fn stored_sha(server: &StrictS3, key: &str) -> String {
-    let out = server
-        .clients()
-        .await
-        .s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    sha256(&out.body.collect().await.unwrap().into_bytes())
-}
 
 async fn upload(
     server: &StrictS3,
@@ -99,13 +73,13 @@ async fn single_put_checksum_is_verified_by_the_server_and_read_back() {
     server.create_bucket(BUCKET).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
-    let path = write_file(dir.path(), "clip.mp4", 3 * MIB + 7);
+    let path = common::write_file(dir.path(), "clip.mp4", 3 * MIB + 7, 2);
     let outcome = upload(&server, &journal, &path, "uploads/a/clip.mp4", None).await;
     // s3s-fs checked the CRC64NVME header against the body, stored it, and reports it back.
     assert_eq!(outcome, Outcome::Completed { verified: true });
     assert_eq!(
-        stored_sha(&server, "uploads/a/clip.mp4").await,
-        sha256(&std::fs::read(&path).unwrap())
+        common::object_sha256(&server.clients().await.s3, BUCKET, "uploads/a/clip.mp4").await,
+        common::sha256(&std::fs::read(&path).unwrap())
     );
 }
 
@@ -115,7 +89,7 @@ async fn multipart_upload_passes_signature_and_payload_checks_and_reads_back_ide
     server.create_bucket(BUCKET).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
-    let path = write_file(dir.path(), "long.mp4", 23 * MIB + 999);
+    let path = common::write_file(dir.path(), "long.mp4", 23 * MIB + 999, 2);
     let outcome = upload(
         &server,
         &journal,
@@ -127,8 +101,8 @@ async fn multipart_upload_passes_signature_and_payload_checks_and_reads_back_ide
     // s3s-fs keeps no checksum for multipart objects, so the size is what could be compared.
     assert_eq!(outcome, Outcome::Completed { verified: false });
     assert_eq!(
-        stored_sha(&server, "uploads/b/long.mp4").await,
-        sha256(&std::fs::read(&path).unwrap())
+        common::object_sha256(&server.clients().await.s3, BUCKET, "uploads/b/long.mp4").await,
+        common::sha256(&std::fs::read(&path).unwrap())
     );
 }
 
@@ -138,7 +112,7 @@ async fn wrong_credentials_fail_with_the_servers_reason() {
     server.create_bucket(BUCKET).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
-    let path = write_file(dir.path(), "clip.mp4", 1000);
+    let path = common::write_file(dir.path(), "clip.mp4", 1000, 2);
     let clients = server
         .clients_with(&server.access_key, "not-the-secret")
         .await;
@@ -172,7 +146,7 @@ async fn killed_cli_upload_resumes_against_the_strict_server() {
     let server = StrictS3::start();
     server.create_bucket(BUCKET).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "keynote.mp4", 30 * MIB);
+    let path = common::write_file(dir.path(), "keynote.mp4", 30 * MIB, 2);
     let vodesk = || {
         let mut cmd = common::vodesk_against(&server.endpoint);
         cmd.env("AWS_ACCESS_KEY_ID", &server.access_key)
@@ -208,8 +182,8 @@ async fn killed_cli_upload_resumes_against_the_strict_server() {
     let done = events.iter().find(|e| e["event"] == "completed").unwrap();
     let key = done["key"].as_str().unwrap();
     assert_eq!(
-        stored_sha(&server, key).await,
-        sha256(&std::fs::read(&path).unwrap())
+        common::object_sha256(&server.clients().await.s3, BUCKET, key).await,
+        common::sha256(&std::fs::read(&path).unwrap())
     );
 }
 
@@ -219,14 +193,14 @@ async fn unsigned_payloads_as_sent_over_https_are_accepted_and_checksummed() {
     server.create_bucket(BUCKET).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
-    let small = write_file(dir.path(), "small.mp4", 2 * MIB);
+    let small = common::write_file(dir.path(), "small.mp4", 2 * MIB, 2);
     let outcome = upload_signed(&server, &journal, &small, "u/small.mp4", None, false).await;
     assert_eq!(
         outcome,
         Outcome::Completed { verified: true },
         "the CRC64NVME header alone carries integrity"
     );
-    let large = write_file(dir.path(), "large.mp4", 12 * MIB);
+    let large = common::write_file(dir.path(), "large.mp4", 12 * MIB, 2);
     let outcome = upload_signed(
         &server,
         &journal,
@@ -238,7 +212,7 @@ async fn unsigned_payloads_as_sent_over_https_are_accepted_and_checksummed() {
     .await;
     assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
     assert_eq!(
-        stored_sha(&server, "u/large.mp4").await,
-        sha256(&std::fs::read(&large).unwrap())
+        common::object_sha256(&server.clients().await.s3, BUCKET, "u/large.mp4").await,
+        common::sha256(&std::fs::read(&large).unwrap())
     );
 }

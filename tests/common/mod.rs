@@ -262,3 +262,37 @@ pub fn attribute_value(v: &serde_json::Value) -> aws_sdk_dynamodb::types::Attrib
         other => panic!("descriptor {other} not supported by the test helper"),
     }
 }
+
+/// A file of `size` bytes whose content depends on `seed`, so that a rewrite with another seed is detectable.
+pub fn write_file(dir: &std::path::Path, name: &str, size: u64, seed: u8) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let data: Vec<u8> = (0..size)
+        .map(|i| ((i * 7 + u64::from(seed) * 13) % 251) as u8)
+        .collect();
+    std::fs::write(&path, data).expect("write a test file");
+    path
+}
+
+/// Hex SHA-256, to compare what was uploaded with what the server stores.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Hex SHA-256 of an object as the server returns it.
+pub async fn object_sha256(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("get the object");
+    sha256(
+        &out.body
+            .collect()
+            .await
+            .expect("read the object")
+            .into_bytes(),
+    )
+}

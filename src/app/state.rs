@@ -93,7 +93,7 @@ impl AppState {
                 // A new deployment: what was known of another one no longer applies.
                 self.jobs = JobBook::new();
                 self.order.clear();
-                self.facts = facts(&resources);
+                self.facts = StackFacts::from(resources.as_ref());
                 self.monitor = MonitorState::Starting;
                 self.catalogue = CatalogueState::Loading;
                 self.loading_older = false;
@@ -209,16 +209,6 @@ impl AppState {
     /// The warning of a job at `now` ("no workflow started", "stalled"), with its explanation.
     pub fn warning(&self, index: JobIndex, now: SystemTime) -> Option<JobWarning> {
         self.jobs.warning(index, now, &self.facts, &self.thresholds)
-    }
-}
-
-fn facts(resources: &VodResources) -> StackFacts {
-    StackFacts {
-        source_bucket: resources.source_bucket.clone(),
-        workflow_trigger: resources.workflow_trigger,
-        solution_version: resources.solution_version.clone(),
-        enable_sns: resources.enable_sns,
-        stack_name: resources.stack_name.clone(),
     }
 }
 

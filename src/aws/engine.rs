@@ -23,7 +23,7 @@ use crate::aws::catalogue::{Catalogue, CatalogueError, Page, PageToken};
 use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{StackOverrides, VodResources, discover};
 use crate::aws::monitor::{self, JobUpdate, MonitorConfig, MonitorEvent, MonitorHandle};
-use crate::aws::upload::journal::{Journal, JournalError, UploadRecord};
+use crate::aws::upload::journal::{Journal, UploadRecord};
 use crate::contract::JobRecord;
 
 /// How many of the newest jobs are read from the table when connecting.
@@ -467,9 +467,7 @@ async fn local_uploads(
             JournalSource::Default => Journal::open_default()?,
             JournalSource::At(path) => Journal::open(&path)?,
         };
-        let mut uploads = journal.list(RECENT_UPLOADS)?;
-        uploads.retain(|u| u.target.bucket == bucket);
-        Ok::<_, JournalError>(uploads)
+        journal.list_for_bucket(&bucket, RECENT_UPLOADS)
     });
     match read.await {
         Ok(Ok(uploads)) => Ok(uploads),

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use serde_json::{Value, json};
 use vodesk::aws::catalogue::Catalogue;
-use vodesk::aws::discovery::{VodResources, discover};
+use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::journal::Journal;
 use vodesk::contract::{JobRecord, MediaInfo, RecordOrigin};
 use vodesk::jobs::{Job, JobBook, JobStatus, StackFacts, Thresholds};
@@ -47,16 +47,6 @@ fn parse_status(text: &str) -> Result<JobStatus, String> {
     })
 }
 
-fn facts(resources: &VodResources) -> StackFacts {
-    StackFacts {
-        source_bucket: resources.source_bucket.clone(),
-        workflow_trigger: resources.workflow_trigger,
-        solution_version: resources.solution_version.clone(),
-        enable_sns: resources.enable_sns,
-        stack_name: resources.stack_name.clone(),
-    }
-}
-
 pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let resources = discover(
@@ -82,12 +72,11 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
     let mut book = JobBook::new();
     // This machine's uploads to this stack, so waiting and failed-to-start uploads show too. A
     // missing or unreadable journal only means there are none to show.
-    match Journal::open_default().and_then(|j| j.list(args.limit)) {
+    match Journal::open_default()
+        .and_then(|j| j.list_for_bucket(&resources.source_bucket, args.limit))
+    {
         Ok(uploads) => {
-            for upload in uploads
-                .iter()
-                .filter(|u| u.target.bucket == resources.source_bucket)
-            {
+            for upload in &uploads {
                 book.apply_upload(upload);
             }
         }
@@ -97,7 +86,7 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
     for record in page.records {
         book.apply_record(record, RecordOrigin::Item, now);
     }
-    let facts = facts(&resources);
+    let facts = StackFacts::from(&resources);
     let thresholds = Thresholds::default();
     let mut rows: Vec<(usize, &Job)> = book
         .jobs()

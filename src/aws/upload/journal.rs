@@ -425,6 +425,18 @@ impl Journal {
         })
     }
 
+    /// Like [`Journal::list`], keeping only the uploads that went to `bucket` (the connected stack's
+    /// source bucket: the journal holds uploads to every deployment this machine has used).
+    pub fn list_for_bucket(
+        &self,
+        bucket: &str,
+        recent: usize,
+    ) -> Result<Vec<UploadRecord>, JournalError> {
+        let mut uploads = self.list(recent)?;
+        uploads.retain(|u| u.target.bucket == bucket);
+        Ok(uploads)
+    }
+
     /// Uploads that are not completed, oldest first.
     pub fn unfinished(&self) -> Result<Vec<UploadRecord>, JournalError> {
         Ok(self

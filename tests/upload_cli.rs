@@ -98,15 +98,10 @@ async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {
         common::object_sha256(&emu.clients.s3, BUCKET, &key).await,
         common::sha256(&std::fs::read(&path).unwrap())
     );
-    let open = emu
-        .clients
-        .s3
-        .list_multipart_uploads()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    assert!(open.uploads().is_empty());
+    assert_eq!(
+        common::open_multipart_uploads(&emu.clients.s3, BUCKET).await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -247,15 +242,10 @@ async fn cancel_from_the_cli_aborts_a_paused_upload() {
     let (mut child, _, _) = common::spawn_until_confirmed(cmd, 1);
     child.kill().unwrap();
     child.wait().unwrap();
-    let open = emu
-        .clients
-        .s3
-        .list_multipart_uploads()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(open.uploads().len(), 1);
+    assert_eq!(
+        common::open_multipart_uploads(&emu.clients.s3, BUCKET).await,
+        1
+    );
 
     let listed = vodesk(&emu.endpoint, dir.path())
         .args(["uploads"])
@@ -276,15 +266,10 @@ async fn cancel_from_the_cli_aborts_a_paused_upload() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let open = emu
-        .clients
-        .s3
-        .list_multipart_uploads()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    assert!(open.uploads().is_empty());
+    assert_eq!(
+        common::open_multipart_uploads(&emu.clients.s3, BUCKET).await,
+        0
+    );
     let out = vodesk(&emu.endpoint, dir.path())
         .args(["cancel", "1"])
         .output()

@@ -126,16 +126,7 @@ impl Setup {
     }
 
     async fn open_multipart_uploads(&self) -> usize {
-        let out = self
-            .emu
-            .clients
-            .s3
-            .list_multipart_uploads()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .unwrap();
-        out.uploads().len()
+        common::open_multipart_uploads(&self.emu.clients.s3, BUCKET).await
     }
 }
 

@@ -296,3 +296,14 @@ pub async fn object_sha256(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> 
             .into_bytes(),
     )
 }
+
+/// How many multipart uploads are open (started, neither completed nor aborted) in `bucket`.
+pub async fn open_multipart_uploads(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    let out = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list multipart uploads");
+    out.uploads().len()
+}

@@ -4,6 +4,10 @@
 //! no local "CloudFront" endpoint yet: `CloudFrontDomainName` is the placeholder [`PLACEHOLDER_CLOUDFRONT`].
 //! Everything stops when the [`LocalStack`] is dropped.
 
+pub mod cdn;
+pub mod probe;
+pub mod python_json;
+
 use std::path::PathBuf;
 
 use aws_sdk_s3::types::{

@@ -37,6 +37,33 @@ def _fix_list_parts_root() -> None:
     S3Response.list_parts = list_parts
 
 
+def _fix_double_multipart_notification() -> None:
+    """moto 5.2.5 completes a multipart upload through put_object, which sends ObjectCreated:Put, and then
+    sends ObjectCreated:CompleteMultipartUpload as well. S3 sends only the second, and each event starts a
+    workflow, so silence the first (per thread: the server is threaded and a concurrent PutObject must
+    still notify)."""
+    from moto.s3.models import S3Backend
+
+    completing = threading.local()
+    original_complete = S3Backend.complete_multipart_upload
+    original_put = S3Backend.put_object
+
+    def complete_multipart_upload(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        completing.active = True
+        try:
+            return original_complete(self, *args, **kwargs)
+        finally:
+            completing.active = False
+
+    def put_object(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(completing, "active", False):
+            kwargs["disable_notification"] = True
+        return original_put(self, *args, **kwargs)
+
+    S3Backend.complete_multipart_upload = complete_multipart_upload
+    S3Backend.put_object = put_object
+
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -45,6 +72,7 @@ def main() -> int:
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
     _fix_list_parts_root()
+    _fix_double_multipart_notification()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

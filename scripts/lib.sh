@@ -60,6 +60,12 @@ ensure_gui_runtime_deps() {
         libwayland-client0 libwayland-egl1 fonts-dejavu-core
 }
 
+# The local stack's encoder and probe (Debian's ffmpeg with libx264, and the MediaInfo CLI the solution
+# itself uses), and ffprobe for the end-to-end tests.
+ensure_media_tools() {
+    ensure_apt ffmpeg mediainfo
+}
+
 # The pinned moto server in $VODESK_VENV, reinstalled only when the requirements change.
 ensure_emulator() {
     local req="$VODESK_ROOT/scripts/requirements-emulator.txt"

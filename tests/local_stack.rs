@@ -1,5 +1,5 @@
-//! The local stack, first increment (issue 7): the library starts a v6 stack that discovery reads like a
-//! real deployment and whose source bucket notifies the ingest-events queue with the §3 suffix rules; the
+//! The local stack (issue 7): the library starts a v6 stack that discovery reads like a real deployment
+//! and whose source bucket starts a workflow for exactly the §3 suffixes; the
 //! `vodesk local-stack` command prints settings that other vodesk commands can use and stops cleanly on
 //! SIGTERM. Each test starts its own emulator (the local stack owns it), not the shared one.
 
@@ -17,56 +17,49 @@ use vodesk::aws::emulator::find_python;
 use vodesk::aws::local_stack::{LocalStack, LocalStackOptions, REGION};
 use vodesk::contract::stack::{Generation, WorkflowTrigger};
 
-/// Every S3 object-created key on the queue, read until it stays empty. Skips `s3:TestEvent`, which S3
-/// (and moto) sends once when the notification configuration is written.
-async fn drain_created_keys(clients: &AwsClients, queue_url: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut empty_polls = 0;
-    while empty_polls < 2 {
-        let received = clients
-            .sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
+/// The `srcVideo` of every workflow item, once `count` workflows have ended and the table has stayed
+/// the same for a few seconds (so a late extra workflow would be seen).
+async fn settled_workflow_sources(clients: &AwsClients, table: &str, count: usize) -> Vec<String> {
+    let started = Instant::now();
+    let mut last: Option<(Vec<String>, Instant)> = None;
+    while started.elapsed() < Duration::from_secs(120) {
+        let items = clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
             .send()
             .await
-            .expect("receive from the ingest-events queue");
-        let messages = received.messages();
-        if messages.is_empty() {
-            empty_polls += 1;
-            continue;
-        }
-        for message in messages {
-            let body: serde_json::Value =
-                serde_json::from_str(message.body().expect("a body")).expect("a JSON body");
-            if body["Event"] == "s3:TestEvent" {
-                continue;
+            .expect("scan the table");
+        let ended = items
+            .items()
+            .iter()
+            .filter(|item| {
+                item.get("workflowStatus")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|s| s == "Error" || s == "Complete")
+            })
+            .count();
+        let mut sources: Vec<String> = items
+            .items()
+            .iter()
+            .filter_map(|item| item.get("srcVideo").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        sources.sort();
+        if ended >= count {
+            match &last {
+                Some((previous, since))
+                    if *previous == sources && since.elapsed() > Duration::from_secs(3) =>
+                {
+                    return sources;
+                }
+                Some((previous, _)) if *previous == sources => {}
+                _ => last = Some((sources, Instant::now())),
             }
-            for record in body["Records"]
-                .as_array()
-                .expect("an S3 event with Records")
-            {
-                let event = record["eventName"].as_str().expect("eventName");
-                assert!(event.starts_with("ObjectCreated:"), "{event}");
-                keys.push(
-                    record["s3"]["object"]["key"]
-                        .as_str()
-                        .expect("object key")
-                        .to_owned(),
-                );
-            }
-            clients
-                .sqs
-                .delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().expect("receipt handle"))
-                .send()
-                .await
-                .expect("delete the message");
         }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    keys
+    panic!("fewer than {count} workflows ended within 120 s");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -125,10 +118,10 @@ async fn local_stack_is_discovered_as_v6_and_notifies_only_on_trigger_suffixes()
             .await
             .unwrap_or_else(|e| panic!("upload {key}: {e}"));
     }
-    let mut keys = drain_created_keys(&clients, local.ingest_queue_url()).await;
-    keys.sort();
-    // Mixed case and other extensions never trigger (contract §3); all lower or ALL UPPER case does.
-    assert_eq!(keys, ["LOUD.MOV", "clip.mp4"]);
+    // Each triggering key starts one workflow (which fails: the bodies are not media). Mixed case and
+    // other extensions never trigger (contract §3); all lower or ALL UPPER case does.
+    let sources = settled_workflow_sources(&clients, &found.table, 2).await;
+    assert_eq!(sources, ["LOUD.MOV", "clip.mp4"]);
 }
 
 /// Waits for `child` to exit, for at most `limit`.

@@ -1,11 +1,10 @@
-//! `vodesk local-stack`: runs a local Video on Demand stack in the foreground (first increment of issue 7:
-//! emulator, v6 stack and ingest notifications; no encoding pipeline or local CloudFront yet), prints the
-//! settings other tools need, and stops everything on Ctrl-C or SIGTERM.
+//! `vodesk local-stack`: runs a complete local Video on Demand stack in the foreground (emulator, v6 stack,
+//! ffmpeg pipeline, loopback CloudFront), prints the settings other tools need and one line per workflow
+//! step, and stops everything on Ctrl-C or SIGTERM.
 
 use clap::Args;
-use vodesk::aws::local_stack::{
-    DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, PLACEHOLDER_CLOUDFRONT,
-};
+use vodesk::aws::local_stack::pipeline::PipelineEvent;
+use vodesk::aws::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
 
 use super::{ConnectionArgs, ExitError};
 
@@ -14,6 +13,16 @@ pub struct LocalStackArgs {
     /// Loopback port for the emulator (0 picks a free one)
     #[arg(long, default_value_t = 0, value_name = "N")]
     port: u16,
+    /// Loopback port for the local CloudFront that serves the outputs (0 picks a free one)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    cdn_port: u16,
+    /// Write only what the v6 default job templates write (HLS); by default DASH and an MP4 are added,
+    /// as with a customised template, so every kind of link can be tried
+    #[arg(long)]
+    hls_only: bool,
+    /// Workflows that encode at the same time; later uploads wait their turn
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=8))]
+    jobs: u16,
     /// Print the settings as one JSON object (keys are the environment variable names) instead of
     /// `export` lines; the other messages then go to stderr
     #[arg(long)]
@@ -42,10 +51,17 @@ pub async fn run_local_stack(
         .unwrap_or_else(|| DEFAULT_STACK_NAME.to_owned());
     // Installed before the slow start, so a signal during start-up is not lost (it stops after start).
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let local = LocalStack::start(LocalStackOptions {
+    let mut local = LocalStack::start(LocalStackOptions {
         port: args.port,
         stack_name,
         python: None,
+        cdn_port: args.cdn_port,
+        groups: if args.hls_only {
+            OutputGroups::HlsOnly
+        } else {
+            OutputGroups::HlsDashMp4
+        },
+        parallel_jobs: usize::from(args.jobs),
     })
     .await?;
     let settings = local.settings();
@@ -67,23 +83,29 @@ pub async fn run_local_stack(
             local.endpoint()
         );
         println!(
-            "# Source bucket {}: new videos (the solution's 24 suffixes) notify {}.",
-            resources.source_bucket,
-            local.ingest_queue_url()
+            "# Source bucket {}: each new video (the solution's 24 suffixes) is encoded with ffmpeg.",
+            resources.source_bucket
+        );
+        println!(
+            "# Outputs are served by the local CloudFront at {}.",
+            local.cdn_base_url()
         );
         println!("# To use it from vodesk, the GUI or `aws`, run these in another shell:");
         for (name, value) in settings.env() {
             println!("export {name}={value}");
         }
     }
-    note(format!(
-        "# Not yet: nothing encodes uploads, and CloudFrontDomainName is the placeholder {PLACEHOLDER_CLOUDFRONT}; \
-         the encoding pipeline and the local CloudFront endpoint come in the next increment."
-    ));
     note("# Press Ctrl-C to stop the local stack.".to_owned());
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
+    let mut events = local.take_events();
+    loop {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => { result?; break; }
+            _ = terminate.recv() => break,
+            Some(event) = async { match events.as_mut() { Some(rx) => rx.recv().await, None => None } } => {
+                // The log goes to stderr, so `--json` keeps stdout to the settings line.
+                eprintln!("{}", describe_event(&event));
+            }
+        }
     }
     let endpoint = local.endpoint().to_owned();
     drop(local);
@@ -91,4 +113,30 @@ pub async fn run_local_stack(
         "# Stopped the local stack; the emulator at {endpoint} is shut down and everything in it is gone."
     ));
     Ok(())
+}
+
+/// One log line per workflow step.
+fn describe_event(event: &PipelineEvent) -> String {
+    match event {
+        PipelineEvent::Queued { guid, key } => format!("{guid}  queued    {key}"),
+        PipelineEvent::Encoding {
+            guid,
+            profile,
+            job_id,
+        } => format!("{guid}  encoding  {profile}p profile, job {job_id}"),
+        PipelineEvent::Complete {
+            guid,
+            hls_url,
+            seconds,
+        } => format!(
+            "{guid}  complete  in {seconds:.1} s  {}",
+            hls_url.as_deref().unwrap_or("(no HLS output)")
+        ),
+        PipelineEvent::Error { guid, at, message } => {
+            format!("{guid}  error     at {at}: {message}")
+        }
+        PipelineEvent::QueueTrouble { message } => {
+            format!("warning: could not read the ingest-events queue: {message}")
+        }
+    }
 }

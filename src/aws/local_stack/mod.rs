@@ -1,12 +1,16 @@
-//! The local stack (issue 7, first increment): the pinned moto emulator with a Video on Demand v6 stack
-//! created in it through CloudFormation, and the source bucket notifying a separate ingest queue on object
-//! creation with the solution's 24 trigger suffixes (contract §3, §10). There is no encoding pipeline and
-//! no local "CloudFront" endpoint yet: `CloudFrontDomainName` is the placeholder [`PLACEHOLDER_CLOUDFRONT`].
-//! Everything stops when the [`LocalStack`] is dropped.
+//! The local stack: a complete Video on Demand v6 deployment on this machine (contract §10). The pinned
+//! moto emulator holds the stack, created through CloudFormation so discovery reads it as on AWS; the
+//! source bucket notifies `<stack>-ingest-events` on object creation with the solution's 24 trigger
+//! suffixes (§3); the [`pipeline`] worker plays Step Functions + MediaConvert with ffmpeg; and [`cdn`]
+//! serves the destination bucket on loopback as the stack's "CloudFront". Everything stops when the
+//! [`LocalStack`] is dropped.
 
 pub mod cdn;
+pub mod pipeline;
 pub mod probe;
 pub mod python_json;
+pub mod transcode;
+pub mod workflow;
 
 use std::path::PathBuf;
 
@@ -22,6 +26,13 @@ use crate::aws::discovery::{DiscoveryError, StackOverrides, VodResources, discov
 use crate::aws::emulator::{Emulator, EmulatorError, find_python};
 use crate::aws::sdk_error;
 use crate::aws::vod_template::{ProvisionError, VodStackSpec, create_vod_stack};
+use cdn::{CdnError, CdnListener, LocalCdn};
+use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
+use probe::{ProbeError, Prober};
+use tokio::sync::mpsc;
+use transcode::TranscodeError;
+pub use workflow::OutputGroups;
+use workflow::StackContext;
 
 /// The stack name when none is given. Not `vodesk-…`: that is the prefix of the monitor's own queues.
 pub const DEFAULT_STACK_NAME: &str = "vod-local";
@@ -30,9 +41,6 @@ pub const REGION: &str = "us-east-1";
 /// moto accepts any credentials; these are the conventional dummy ones.
 pub const ACCESS_KEY_ID: &str = "testing";
 pub const SECRET_ACCESS_KEY: &str = "testing";
-/// `CloudFrontDomainName` until the local HTTP endpoint exists. `.invalid` is reserved (RFC 2606), so an
-/// output URL built on it can never reach some unrelated host by accident.
-pub const PLACEHOLDER_CLOUDFRONT: &str = "cloudfront.vod-local.invalid";
 
 /// The solution's trigger extensions for WorkflowTrigger `VideoFile`, v5.3.0+ (contract §3). Each one
 /// triggers in all lower case or ALL UPPER CASE, never in mixed case.
@@ -58,6 +66,12 @@ pub struct LocalStackOptions {
     pub stack_name: String,
     /// The Python with moto installed; `None` looks for it as [`find_python`] does.
     pub python: Option<PathBuf>,
+    /// Loopback port for the local "CloudFront"; 0 picks a free one.
+    pub cdn_port: u16,
+    /// Which output groups the pipeline writes (`--hls-only`: the v6 default templates exactly).
+    pub groups: OutputGroups,
+    /// Workflows encoding at once.
+    pub parallel_jobs: usize,
 }
 
 impl Default for LocalStackOptions {
@@ -66,6 +80,9 @@ impl Default for LocalStackOptions {
             port: 0,
             stack_name: DEFAULT_STACK_NAME.to_owned(),
             python: None,
+            cdn_port: 0,
+            groups: OutputGroups::HlsDashMp4,
+            parallel_jobs: 2,
         }
     }
 }
@@ -112,6 +129,12 @@ pub enum LocalStackError {
         "the local stack was created but discovery cannot read it: {0}; this is a bug in vodesk, please report it"
     )]
     Discovery(#[from] DiscoveryError),
+    #[error("the local pipeline cannot encode: {0}")]
+    Encoder(#[from] TranscodeError),
+    #[error("the local pipeline cannot probe sources: {0}")]
+    Probe(#[from] ProbeError),
+    #[error(transparent)]
+    Cdn(#[from] CdnError),
     #[error(
         "could not {action} in the local emulator: {message}; check that the moto version matches scripts/install-emulator"
     )]
@@ -121,10 +144,14 @@ pub enum LocalStackError {
     },
 }
 
-/// A running local stack. Dropping it stops the emulator and so everything in it.
+/// A running local stack. Dropping it stops the pipeline, the local CloudFront and the emulator, and so
+/// everything in it.
 #[derive(Debug)]
 pub struct LocalStack {
-    // Dropped last among the fields that matter: it owns the moto process.
+    // Fields drop in order: the worker and the server go before the emulator they talk to.
+    pipeline: Pipeline,
+    cdn: LocalCdn,
+    events: Option<mpsc::UnboundedReceiver<PipelineEvent>>,
     emulator: Emulator,
     stack_name: String,
     resources: VodResources,
@@ -135,6 +162,9 @@ impl LocalStack {
     /// Starts the emulator, creates the stack through CloudFormation, and wires the source bucket's
     /// notifications to the `<stack>-ingest-events` queue.
     pub async fn start(options: LocalStackOptions) -> Result<Self, LocalStackError> {
+        // The tools first: better to refuse at once than to fail every upload later.
+        transcode::check_ffmpeg().await?;
+        let prober = Prober::detect()?;
         let python = match options.python {
             Some(path) => path,
             None => find_python()?,
@@ -148,7 +178,13 @@ impl LocalStack {
             })??;
         let clients =
             AwsClients::connect(&ConnectionSettings::emulator(emulator.endpoint(), REGION)).await?;
-        let spec = VodStackSpec::v6(&options.stack_name, PLACEHOLDER_CLOUDFRONT);
+        // The CloudFront domain is a stack output, so the server's port must be known first.
+        let cdn_listener = CdnListener::bind(options.cdn_port).await?;
+        let spec = VodStackSpec {
+            // The solution's FrameCapture parameter on, so every job has thumbnails.
+            frame_capture: true,
+            ..VodStackSpec::v6(&options.stack_name, &cdn_listener.domain())
+        };
         create_vod_stack(&clients.cloudformation, &spec).await?;
         // Read the stack back exactly as every client will, so a template mistake shows up here.
         let resources = discover(
@@ -159,7 +195,55 @@ impl LocalStack {
         .await?;
         let ingest_queue_url =
             wire_ingest_events(&clients, &resources, &options.stack_name).await?;
+        let destination_bucket =
+            resources
+                .destination_bucket
+                .clone()
+                .ok_or_else(|| LocalStackError::Aws {
+                    action: "read the destination bucket",
+                    message: "the stack has no DestinationBucketName output".into(),
+                })?;
+        let cdn = cdn_listener.serve(clients.s3.clone(), destination_bucket.clone());
+        let account_id = resources
+            .stack_id
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(4))
+            .unwrap_or("000000000000")
+            .to_owned();
+        let context = StackContext {
+            stack_name: options.stack_name.clone(),
+            region: REGION.to_owned(),
+            account_id,
+            source_bucket: resources.source_bucket.clone(),
+            destination_bucket,
+            cloudfront_domain: cdn.domain().to_owned(),
+            url_scheme: "http".to_owned(),
+            frame_capture: spec.frame_capture,
+            enable_sns: spec.enable_sns,
+            enable_sqs: true,
+            enable_media_package: spec.enable_media_package,
+        };
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let pipeline = Pipeline::start(
+            clients,
+            PipelineTargets {
+                context,
+                table: resources.table.clone(),
+                topic_arn: resources.topic_arn.clone(),
+                stack_queue_url: resources.stack_queue_url.clone(),
+                ingest_queue_url: ingest_queue_url.clone(),
+            },
+            prober,
+            PipelineOptions {
+                groups: options.groups,
+                parallel_jobs: options.parallel_jobs,
+            },
+            events_tx,
+        );
         Ok(Self {
+            pipeline,
+            cdn,
+            events: Some(events_rx),
             emulator,
             stack_name: options.stack_name,
             resources,
@@ -181,7 +265,22 @@ impl LocalStack {
         &self.resources
     }
 
-    /// The queue the source bucket notifies on object creation (what the pipeline worker will consume).
+    /// The local "CloudFront" (`http://127.0.0.1:<port>`).
+    pub fn cdn_base_url(&self) -> String {
+        self.cdn.base_url()
+    }
+
+    /// The pipeline's progress reports; `None` after the first call.
+    pub fn take_events(&mut self) -> Option<mpsc::UnboundedReceiver<PipelineEvent>> {
+        self.events.take()
+    }
+
+    /// The running worker (kept so it lives as long as the stack).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The queue the source bucket notifies on object creation (what the pipeline worker consumes).
     pub fn ingest_queue_url(&self) -> &str {
         &self.ingest_queue_url
     }

@@ -60,6 +60,14 @@ ensure_gui_runtime_deps() {
         libwayland-client0 libwayland-egl1 fonts-dejavu-core
 }
 
+# What the headless UI tests (tests/app_ui.rs) render their snapshots with: wgpu on Vulkan, through
+# the Vulkan loader (libvulkan1, which wgpu opens at run time) and Mesa's software driver lavapipe
+# (mesa-vulkan-drivers; it runs on the CPU, so no GPU or display is needed). The checked-in snapshot
+# images are made with it.
+ensure_ui_test_deps() {
+    ensure_apt libvulkan1 mesa-vulkan-drivers
+}
+
 # The local stack's encoder and probe (Debian's ffmpeg with libx264, and the MediaInfo CLI the solution
 # itself uses), and ffprobe for the end-to-end tests.
 ensure_media_tools() {

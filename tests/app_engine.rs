@@ -17,7 +17,8 @@ use common::{
     vodesk_queue_urls,
 };
 use serde_json::Value;
-use vodesk::app::state::{AppState, CatalogueState, ConnectionState, MonitorState};
+use vodesk::app::state::{AppState, CatalogueState, ConnectionState, MonitorState, UiAction};
+use vodesk::app::upload_queue::EntryState;
 use vodesk::aws::connection::ConnectionSettings;
 use vodesk::aws::engine::{
     Command, ConnectRequest, Engine, EngineOptions, Event, JournalSource, MonitorMode,
@@ -36,8 +37,12 @@ async fn apply_until(
 ) {
     let deadline = Instant::now() + WAIT;
     loop {
-        for event in engine.drain() {
-            state.apply(event);
+        let events: Vec<_> = engine.drain().collect();
+        for event in events {
+            // As the app does: what the state decides goes back to the engine.
+            for command in state.apply(event) {
+                engine.send(command);
+            }
         }
         if done(state) {
             return;
@@ -556,4 +561,131 @@ async fn older_jobs_load_page_by_page_each_exactly_once() {
     tokio::task::spawn_blocking(move || drop(engine))
         .await
         .unwrap();
+}
+
+/// Files dropped on the window: the video is uploaded (progress, then completed, joined to its job as
+/// Uploaded), a text file and an empty file are refused with their reasons; an upload an earlier run
+/// left unfinished is offered and can be discarded.
+#[tokio::test(flavor = "multi_thread")]
+async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-drop").await;
+    let data = tempfile::tempdir().unwrap();
+    let journal_path = data.path().join("journal.sqlite3");
+    // An upload an earlier run left unfinished (its file still exists).
+    let earlier_file = common::write_file(data.path(), "earlier.mp4", 1024, 3);
+    {
+        let journal = Journal::open(&journal_path).unwrap();
+        let identity = vodesk::aws::upload::fingerprint::identify(&earlier_file).unwrap();
+        journal
+            .create(
+                &earlier_file,
+                "earlier.mp4",
+                &identity,
+                &UploadTarget {
+                    endpoint_url: Some(emu.endpoint.clone()),
+                    region: REGION.into(),
+                    profile: None,
+                    bucket: stack.source_bucket.clone(),
+                    key: "uploads/earlier.mp4".into(),
+                    part_size: 1024,
+                    part_count: 1,
+                    multipart: false,
+                    metadata_document: None,
+                },
+            )
+            .unwrap();
+    }
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::At(journal_path),
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let mut state = AppState::default();
+    for command in state.apply(UiAction::Connect(ConnectRequest {
+        connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
+        stack: Some("vod-drop".into()),
+        overrides: Default::default(),
+    })) {
+        engine.send(command);
+    }
+    apply_until(&engine, &mut state, "the earlier upload offered", |s| {
+        s.uploads.entries.iter().any(|e| e.from_earlier)
+    })
+    .await;
+
+    let video = common::write_file(data.path(), "Clip One.MOV", 300_000, 7);
+    let notes = data.path().join("notes.txt");
+    std::fs::write(&notes, b"not a video").unwrap();
+    let empty = data.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let commands = state.apply(UiAction::AddFiles(vec![
+        video.clone(),
+        notes.clone(),
+        empty.clone(),
+    ]));
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    for command in commands {
+        engine.send(command);
+    }
+    apply_until(&engine, &mut state, "the dropped video uploaded", |s| {
+        s.uploads
+            .entries
+            .iter()
+            .any(|e| e.name == "Clip One.MOV" && matches!(e.state, EntryState::Completed { .. }))
+    })
+    .await;
+    let refused: Vec<String> = state
+        .uploads
+        .refused
+        .iter()
+        .map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        refused.contains(&"notes.txt".to_owned()),
+        "{:?}",
+        state.uploads.refused
+    );
+    assert!(
+        refused.contains(&"empty.mp4".to_owned()),
+        "{:?}",
+        state.uploads.refused
+    );
+    assert!(state.uploads.refused.iter().all(|r| !r.reason.is_empty()));
+    let entry = state
+        .uploads
+        .entries
+        .iter()
+        .find(|e| e.name == "Clip One.MOV")
+        .unwrap();
+    assert_eq!(entry.confirmed, 300_000);
+    assert!(entry.key.ends_with("/Clip-One.mov"), "{}", entry.key);
+    let in_bucket = common::object_sha256(&emu.clients.s3, &stack.source_bucket, &entry.key).await;
+    assert_eq!(in_bucket, common::sha256(&std::fs::read(&video).unwrap()));
+    // The dashboard shows the upload as a job waiting for its workflow.
+    let job = state
+        .jobs
+        .jobs()
+        .iter()
+        .find(|j| j.upload.as_ref().is_some_and(|u| u.key == entry.key))
+        .expect("the upload is a job");
+    assert_eq!(job.status, JobStatus::Uploaded);
+
+    // Discarding the earlier upload aborts and forgets it.
+    let commands = state.apply(UiAction::DiscardEarlier);
+    assert_eq!(commands.len(), 1);
+    for command in commands {
+        engine.send(command);
+    }
+    apply_until(&engine, &mut state, "the earlier upload discarded", |s| {
+        s.uploads
+            .entries
+            .iter()
+            .any(|e| e.name == "earlier.mp4" && e.state == EntryState::Cancelled)
+    })
+    .await;
+    drop(engine);
 }

@@ -1,20 +1,40 @@
 //! The desktop app (eframe/egui). Views draw from a plain [`state::AppState`] that only
-//! [`state::AppState::apply`] changes; all AWS work happens on the engine's thread, which connects,
-//! runs the live monitor and reads the newest jobs (older ones as the user scrolls), and cleans up its queue when the window closes
-//! (the engine's drop).
+//! [`state::AppState::apply`] changes, with both the engine's events and the user's actions; all AWS
+//! work happens on the engine's thread (connecting, the live monitor, the catalogue, uploads,
+//! thumbnails, the local demo stack), which cleans up its queue when the window closes (the engine's
+//! drop). This module owns the window's frame loop: draining events, turning clicks, drops and
+//! shortcuts into actions, handing the resulting commands to the engine, and remembering the
+//! connection and settings across runs.
 
+pub mod dashboard;
+pub mod desktop;
 pub mod state;
-mod view;
+pub mod thumbnails;
+pub mod upload_queue;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use eframe::egui;
+
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
-use crate::aws::engine::{Command, ConnectRequest, Engine, EngineOptions};
+use crate::aws::engine::{Command, ConnectRequest, Engine, EngineOptions, Event};
+use crate::aws::profiles::{Profile, list_profiles};
+use desktop::{Desktop, NativeDesktop};
+use state::{AppState, ConnectionState, UiAction};
+use thumbnails::{ThumbSize, ThumbnailBook};
+use views::connect::ConnectForm;
+use views::details::DetailsAction;
+use views::{FrameOutput, ViewContext};
 
 /// How often the window looks again at unfinished jobs, for warnings that come with time alone.
 const WARNING_RECHECK: Duration = Duration::from_secs(15);
+/// Thumbnail textures kept in memory (rows and large ones together).
+const MAX_TEXTURES: usize = 600;
+/// Where the remembered settings are stored in eframe's storage.
+const SETTINGS_KEY: &str = "vodesk-settings";
 
 /// What the app was started with (the CLI's connection flags).
 #[derive(Debug, Clone, Default)]
@@ -24,20 +44,61 @@ pub struct Launch {
     pub overrides: StackOverrides,
 }
 
+/// Remembered across runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Settings {
+    form: ConnectForm,
+    /// The last connection was to the local demo stack (started again on the next run).
+    last_was_local: bool,
+    /// Connect at start to the last deployment.
+    reconnect: bool,
+    sort: dashboard::Sort,
+    notifications: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            form: ConnectForm::default(),
+            last_was_local: false,
+            reconnect: false,
+            sort: dashboard::Sort::default(),
+            notifications: true,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("could not open the window: {0}")]
     Window(String),
 }
 
+fn icon() -> Option<egui::IconData> {
+    let image = image::load_from_memory(include_bytes!("../../assets/vodesk.png")).ok()?;
+    let rgba = image.to_rgba8();
+    Some(egui::IconData {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
+}
+
 /// Opens the main window and runs until it is closed.
 pub fn run(launch: Launch) -> Result<(), AppError> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("vodesk")
+        .with_app_id("vodesk")
+        .with_inner_size([1200.0, 760.0])
+        .with_min_inner_size([720.0, 420.0])
+        .with_drag_and_drop(true);
+    if let Some(icon) = icon() {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
     let options = eframe::NativeOptions {
-        viewport: eframe::egui::ViewportBuilder::default()
-            .with_title("vodesk")
-            .with_app_id("vodesk")
-            .with_inner_size([1100.0, 720.0])
-            .with_min_inner_size([640.0, 400.0]),
+        viewport,
+        persist_window: true,
         ..Default::default()
     };
     eframe::run_native(
@@ -45,14 +106,24 @@ pub fn run(launch: Launch) -> Result<(), AppError> {
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
+            let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let engine = Engine::start_with(
-                Arc::new(move || ctx.request_repaint()),
+                wake.clone(),
                 EngineOptions {
                     close_on_signals: true,
                     ..EngineOptions::default()
                 },
             )?;
-            Ok(Box::new(VodeskApp::new(engine, launch)))
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(VodeskApp::new(
+                engine,
+                launch,
+                settings,
+                Box::new(NativeDesktop::new(wake)),
+            )))
         }),
     )
     .map_err(|e| AppError::Window(e.to_string()))
@@ -60,33 +131,197 @@ pub fn run(launch: Launch) -> Result<(), AppError> {
 
 struct VodeskApp {
     engine: Engine,
-    state: state::AppState,
+    state: AppState,
+    desktop: Box<dyn Desktop>,
+    thumbs: ThumbnailBook,
+    form: ConnectForm,
+    profiles: Vec<Profile>,
+    last_was_local: bool,
+    /// Started with connection flags: those are for this run only, the remembered form stays.
+    saved: Option<Settings>,
 }
 
 impl VodeskApp {
-    fn new(engine: Engine, launch: Launch) -> Self {
-        let mut state = state::AppState::default();
+    fn new(engine: Engine, launch: Launch, settings: Settings, desktop: Box<dyn Desktop>) -> Self {
+        let mut app = Self {
+            engine,
+            state: AppState {
+                sort: settings.sort,
+                notifications_enabled: settings.notifications,
+                ..AppState::default()
+            },
+            desktop,
+            thumbs: ThumbnailBook::new(MAX_TEXTURES),
+            form: settings.form.clone(),
+            profiles: list_profiles(),
+            last_was_local: settings.last_was_local,
+            saved: None,
+        };
         if launch.stack.is_some() || launch.overrides.source_bucket.is_some() {
-            engine.send(Command::Connect(ConnectRequest {
+            // Flags on the command line win over the remembered connection.
+            let request = ConnectRequest {
                 connection: launch.connection,
                 stack: launch.stack,
                 overrides: launch.overrides,
-            }));
-        } else {
-            state.connection = state::ConnectionState::NotConfigured;
+            };
+            app.form = ConnectForm::from_request(&request);
+            app.last_was_local = false;
+            app.saved = Some(settings.clone());
+            app.act(UiAction::Connect(request));
+        } else if settings.reconnect && settings.last_was_local {
+            app.act(UiAction::StartLocalStack);
+        } else if settings.reconnect && app.form.can_connect() {
+            app.act(UiAction::Connect(app.form.request()));
         }
-        Self { engine, state }
+        app
+    }
+
+    fn act(&mut self, action: UiAction) {
+        match &action {
+            UiAction::StartLocalStack => self.last_was_local = true,
+            UiAction::Connect(request) if !request.connection.emulator_credentials => {
+                self.last_was_local = false;
+            }
+            _ => {}
+        }
+        for command in self.state.apply(action) {
+            self.engine.send(command);
+        }
+    }
+
+    fn on_event(&mut self, ctx: &egui::Context, event: Event) {
+        if let Event::Thumbnail {
+            url,
+            max_edge,
+            result,
+        } = event
+        {
+            let size = if max_edge == ThumbSize::Row.max_edge() {
+                ThumbSize::Row
+            } else {
+                ThumbSize::Large
+            };
+            let result = result.map(Arc::unwrap_or_clone);
+            self.thumbs.finish(ctx, &url, size, result);
+            return;
+        }
+        for command in self.state.apply(event) {
+            self.engine.send(command);
+        }
+    }
+
+    /// Keyboard shortcuts: Ctrl+O adds videos, Ctrl+F finds, Ctrl+C copies the selected job's HLS
+    /// URL, Delete cancels the selected job's upload, Escape closes the details.
+    fn shortcuts(&mut self, ctx: &egui::Context, out: &mut FrameOutput) {
+        let typing = ctx.memory(|m| m.focused().is_some());
+        let (open, find, copy, delete, escape) = ctx.input_mut(|i| {
+            (
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::O),
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::F),
+                !typing && i.events.iter().any(|e| matches!(e, egui::Event::Copy)),
+                !typing && i.consume_key(egui::Modifiers::NONE, egui::Key::Delete),
+                i.consume_key(egui::Modifiers::NONE, egui::Key::Escape),
+            )
+        });
+        let connected = matches!(self.state.connection, ConnectionState::Connected(_));
+        if open && connected {
+            out.pick_files = true;
+        }
+        if find {
+            ctx.memory_mut(|m| m.request_focus(egui::Id::unique("job-filter")));
+        }
+        if copy
+            && let Some(url) = self
+                .state
+                .selected_job()
+                .and_then(|j| j.record.as_ref())
+                .and_then(|r| r.hls_url())
+                .map(str::to_owned)
+        {
+            ctx.copy_text(url.clone());
+            self.act_notice(format!("Copied {url}"));
+        }
+        if delete
+            && let Some(id) = self
+                .state
+                .selected_job()
+                .and_then(|j| j.upload.as_ref())
+                .map(|u| u.upload_id)
+        {
+            out.actions.push(UiAction::CancelUpload(id));
+        }
+        if escape {
+            out.actions.push(UiAction::Select(None));
+        }
+    }
+
+    fn details_action(&mut self, ctx: &egui::Context, action: DetailsAction) {
+        match action {
+            DetailsAction::Copied(text) => {
+                let what = if text.starts_with('{') {
+                    "the job as JSON".to_owned()
+                } else {
+                    text
+                };
+                self.act_notice(format!("Copied {what}"));
+            }
+            DetailsAction::Open(url) => {
+                ctx.open_url(egui::OpenUrl::new_tab(
+                    crate::aws::thumbnails::fetchable_url(&url),
+                ));
+            }
+            DetailsAction::OpenInPlayer(url) => {
+                let fetchable = crate::aws::thumbnails::fetchable_url(&url);
+                let message = match self.desktop.open_in_player(&fetchable) {
+                    Ok(player) => format!("Opened the HLS stream with {player}."),
+                    Err(reason) => format!("Could not open a player: {reason}"),
+                };
+                self.act_notice(message);
+            }
+            DetailsAction::Close => self.act(UiAction::Select(None)),
+        }
+    }
+
+    fn act_notice(&mut self, message: String) {
+        for command in self.state.apply(Event::Notice { message }) {
+            self.engine.send(command);
+        }
     }
 }
 
+/// Draws one frame of the main window from `state`, as the app does (for tests and screenshots):
+/// no thumbnails are fetched and the connect form starts empty.
+pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -> FrameOutput {
+    let mut thumbs = ThumbnailBook::new(MAX_TEXTURES);
+    let mut form = ConnectForm::default();
+    views::main_window(
+        ui,
+        state,
+        ViewContext {
+            thumbs: &mut thumbs,
+            form: &mut form,
+            profiles: &[],
+            now,
+        },
+    )
+}
+
 impl eframe::App for VodeskApp {
-    fn logic(&mut self, ctx: &eframe::egui::Context, _frame: &mut eframe::Frame) {
-        for event in self.engine.drain() {
-            self.state.apply(event);
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let events: Vec<Event> = self.engine.drain().collect();
+        for event in events {
+            self.on_event(ctx, event);
         }
         if self.state.close_requested {
             // Closing the window drops the engine, which removes the monitor's queue.
-            ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        for (title, body) in std::mem::take(&mut self.state.pending_notifications) {
+            self.desktop.notify(&title, &body);
+        }
+        let picked = self.desktop.picked();
+        if !picked.is_empty() {
+            self.act(UiAction::AddFiles(picked));
         }
         // The "no workflow started" and "stalled" warnings appear with time alone, without an
         // event to wake the window: look again now and then while a job is unfinished.
@@ -101,13 +336,52 @@ impl eframe::App for VodeskApp {
         }
     }
 
-    fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        match view::main_window(ui, &self.state, SystemTime::now()) {
-            // The state decides, so a table drawn again before the page arrives asks only once.
-            Some(view::Request::LoadOlderJobs) if self.state.begin_loading_older() => {
-                self.engine.send(Command::LoadMoreJobs);
-            }
-            _ => {}
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let mut out = views::main_window(
+            ui,
+            &self.state,
+            ViewContext {
+                thumbs: &mut self.thumbs,
+                form: &mut self.form,
+                profiles: &self.profiles,
+                now: SystemTime::now(),
+            },
+        );
+        self.shortcuts(&ctx, &mut out);
+        for (url, size) in self.thumbs.take_requests() {
+            self.engine.send(Command::FetchThumbnail {
+                url,
+                max_edge: size.max_edge(),
+            });
         }
+        for action in out.actions {
+            self.act(action);
+        }
+        for action in out.details {
+            self.details_action(&ctx, action);
+        }
+        if out.pick_files {
+            self.desktop.pick_videos();
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let connected = matches!(self.state.connection, ConnectionState::Connected(_));
+        let settings = match &self.saved {
+            Some(saved) => Settings {
+                sort: self.state.sort,
+                notifications: self.state.notifications_enabled,
+                ..saved.clone()
+            },
+            None => Settings {
+                form: self.form.clone(),
+                last_was_local: self.last_was_local,
+                reconnect: connected,
+                sort: self.state.sort,
+                notifications: self.state.notifications_enabled,
+            },
+        };
+        eframe::set_value(storage, SETTINGS_KEY, &settings);
     }
 }

@@ -1,17 +1,22 @@
 //! The app's state as plain data, changed only by [`AppState::apply`]: testable without a window.
-//! It holds the connection, the job model ([`JobBook`], shared with the CLI), the order the dashboard
-//! shows the jobs in, how status arrives (live or polling) and the last notices. Older jobs are read
-//! a page at a time as the user scrolls: [`AppState::begin_loading_older`] decides whether a request
-//! goes to the engine, so a table drawn many times before the page arrives asks only once.
+//! It holds the connection, the job model ([`JobBook`], shared with the CLI), the dashboard's sort,
+//! filter, rows and selected job, the upload queue, how status arrives (live or polling) and the last
+//! notices. `apply` takes both what the engine reports ([`Event`]) and what the user does
+//! ([`UiAction`]), and returns the [`Command`]s the engine should run, so every decision (whether an
+//! older page is asked for, which upload a click resumes) is made, and tested, here. Older jobs are read
+//! a page at a time as the user scrolls: a table drawn many times before the page arrives asks once.
 
-use std::cmp::Reverse;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::SystemTime;
 
-use crate::aws::discovery::VodResources;
-use crate::aws::engine::{Event, MonitorMode};
+use super::dashboard::{self, Filter, Sort, SortColumn};
+use super::upload_queue::UploadQueue;
+use crate::aws::connection::ConnectionSettings;
+use crate::aws::discovery::{SolutionStack, VodResources};
+use crate::aws::engine::{Command, ConnectRequest, Event, MonitorMode};
 use crate::aws::monitor::{JobUpdate, Via};
 use crate::contract::RecordOrigin;
-use crate::jobs::{Job, JobBook, JobIndex, JobWarning, StackFacts, Thresholds};
+use crate::jobs::{Job, JobBook, JobIndex, JobStatus, JobWarning, StackFacts, Thresholds};
 
 /// How many notices are kept (newest last): enough to explain, never growing without bound.
 const MAX_NOTICES: usize = 20;
@@ -81,10 +86,175 @@ pub struct AppState {
     pub older_failed: Option<String>,
     /// A signal asked the app to quit: the window closes (and the engine cleans up).
     pub close_requested: bool,
+    pub sort: Sort,
+    pub filter: Filter,
+    /// The job whose details are shown.
+    pub selected: Option<JobIndex>,
+    pub uploads: UploadQueue,
+    /// The last connection asked for (remembered across runs by the app).
+    pub last_request: Option<ConnectRequest>,
+    /// The deployments "Find stacks" listed (or why it could not).
+    pub found_stacks: Option<Result<Vec<SolutionStack>, String>>,
+    /// "Local demo stack" was clicked and the stack is starting.
+    pub starting_local: bool,
+    /// Desktop notifications on Complete and Error (a setting, remembered).
+    pub notifications_enabled: bool,
+    /// Notifications to show, taken by the app each frame: `(title, body)`.
+    pub pending_notifications: Vec<(String, String)>,
+}
+
+/// What the user did, for [`AppState::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiAction {
+    Connect(ConnectRequest),
+    FindStacks(ConnectionSettings),
+    StartLocalStack,
+    SetNotifications(bool),
+    SortBy(SortColumn),
+    FilterText(String),
+    FilterStatus(Option<JobStatus>),
+    Select(Option<JobIndex>),
+    /// Files and folders dropped on the window or picked in the file dialog.
+    AddFiles(Vec<PathBuf>),
+    PauseUpload(i64),
+    ResumeUpload(i64),
+    CancelUpload(i64),
+    /// Resume every upload an earlier run left unfinished.
+    ResumeEarlier,
+    /// Discard (cancel) every upload an earlier run left unfinished.
+    DiscardEarlier,
+    ClearFinishedUploads,
+    DismissRefusals,
+    /// The table's end is in view (or Retry was clicked): read older jobs if allowed.
+    LoadOlderJobs,
+}
+
+/// Anything [`AppState::apply`] takes.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Engine(Event),
+    User(UiAction),
+}
+
+impl From<Event> for Input {
+    fn from(event: Event) -> Self {
+        Self::Engine(event)
+    }
+}
+
+impl From<UiAction> for Input {
+    fn from(action: UiAction) -> Self {
+        Self::User(action)
+    }
 }
 
 impl AppState {
-    pub fn apply(&mut self, event: Event) {
+    /// Applies an engine event or a user action; returns what the engine should do.
+    pub fn apply(&mut self, input: impl Into<Input>) -> Vec<Command> {
+        match input.into() {
+            Input::Engine(event) => self.apply_event(event),
+            Input::User(action) => self.act(action),
+        }
+    }
+
+    fn act(&mut self, action: UiAction) -> Vec<Command> {
+        match action {
+            UiAction::Connect(request) => {
+                self.last_request = Some(request.clone());
+                return vec![Command::Connect(request)];
+            }
+            UiAction::FindStacks(settings) => {
+                self.found_stacks = None;
+                return vec![Command::FindStacks(settings)];
+            }
+            UiAction::SetNotifications(enabled) => self.notifications_enabled = enabled,
+            UiAction::StartLocalStack => {
+                if !self.starting_local {
+                    self.starting_local = true;
+                    return vec![Command::StartLocalStack];
+                }
+            }
+            UiAction::SortBy(column) => {
+                self.sort = self.sort.clicked(column);
+                self.sort();
+            }
+            UiAction::FilterText(text) => {
+                self.filter.text = text;
+                self.sort();
+            }
+            UiAction::FilterStatus(status) => {
+                self.filter.status = status;
+                self.sort();
+            }
+            UiAction::Select(index) => {
+                self.selected = index.filter(|&i| self.jobs.get(i).is_some());
+                // Details need the item (a job heard only through messages has no media info).
+                if let Some(job) = self.selected_job()
+                    && !job.item_read
+                    && let Some(guid) = &job.guid
+                {
+                    return vec![Command::RefreshJob(guid.clone())];
+                }
+            }
+            UiAction::AddFiles(paths) => {
+                if matches!(self.connection, ConnectionState::Connected(_)) && !paths.is_empty() {
+                    return vec![Command::AddFiles(paths)];
+                }
+                self.notice(
+                    "Connect to a deployment first: files are uploaded into its source bucket."
+                        .into(),
+                );
+            }
+            UiAction::PauseUpload(id) => {
+                if self.uploads.get(id).is_some_and(|e| e.state.is_active()) {
+                    return vec![Command::PauseUpload(id)];
+                }
+            }
+            UiAction::ResumeUpload(id) => {
+                if self.uploads.get(id).is_some_and(|e| e.state.is_resumable()) {
+                    self.uploads.resuming(id);
+                    return vec![Command::ResumeUpload(id)];
+                }
+            }
+            UiAction::CancelUpload(id) => {
+                if self.uploads.get(id).is_some_and(|e| !e.state.is_finished()) {
+                    return vec![Command::CancelUpload(id)];
+                }
+            }
+            UiAction::ResumeEarlier => {
+                let ids: Vec<i64> = self
+                    .uploads
+                    .entries
+                    .iter()
+                    .filter(|e| e.from_earlier && e.state.is_resumable())
+                    .map(|e| e.id)
+                    .collect();
+                for &id in &ids {
+                    self.uploads.resuming(id);
+                }
+                return ids.into_iter().map(Command::ResumeUpload).collect();
+            }
+            UiAction::DiscardEarlier => {
+                return self
+                    .uploads
+                    .entries
+                    .iter()
+                    .filter(|e| e.from_earlier)
+                    .map(|e| Command::CancelUpload(e.id))
+                    .collect();
+            }
+            UiAction::ClearFinishedUploads => self.uploads.clear_finished(),
+            UiAction::DismissRefusals => self.uploads.dismiss_refusals(),
+            UiAction::LoadOlderJobs => {
+                if self.begin_loading_older() {
+                    return vec![Command::LoadMoreJobs];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn apply_event(&mut self, event: Event) -> Vec<Command> {
         match event {
             Event::Connecting { target } => {
                 self.connection = ConnectionState::Connecting { target };
@@ -93,6 +263,7 @@ impl AppState {
                 // A new deployment: what was known of another one no longer applies.
                 self.jobs = JobBook::new();
                 self.order.clear();
+                self.selected = None;
                 self.facts = StackFacts::from(resources.as_ref());
                 self.monitor = MonitorState::Starting;
                 self.catalogue = CatalogueState::Loading;
@@ -129,7 +300,28 @@ impl AppState {
                 self.older_failed = Some(message);
             }
             Event::JobUpdated(update) => {
+                // A live message carries few fields: read the item for the media info, sizes and
+                // everything the dashboard and the details panel show.
+                let refresh = (update.via == Via::Queue && update.item.is_none())
+                    .then(|| update.decoded.record.as_ref().map(|r| r.guid.clone()))
+                    .flatten();
+                let guid = update.decoded.record.as_ref().map(|r| r.guid.clone());
+                let before = guid
+                    .as_deref()
+                    .and_then(|g| self.jobs.by_guid(g))
+                    .map(|j| j.status);
                 self.apply_update(*update);
+                if let Some(guid) = &guid {
+                    self.notify_if_finished(guid, before);
+                }
+                self.sort();
+                if let Some(guid) = refresh {
+                    return vec![Command::RefreshJob(guid)];
+                }
+            }
+            Event::ItemRead(record) => {
+                self.jobs
+                    .apply_record(*record, RecordOrigin::Item, SystemTime::now());
                 self.sort();
             }
             Event::MonitorMode(mode) => self.monitor = MonitorState::Active(mode),
@@ -146,7 +338,41 @@ impl AppState {
                 }
                 self.monitor = MonitorState::Stopped { message };
             }
+            Event::UnfinishedUploads(records) => self.uploads.offer_unfinished(&records),
+            Event::UploadsQueued {
+                queued,
+                refused,
+                notes,
+            } => {
+                for record in &queued {
+                    self.jobs.apply_upload(record);
+                }
+                self.uploads.queued(&queued, refused, notes);
+                self.sort();
+            }
+            Event::Upload(event) => self.uploads.apply(&event),
+            Event::UploadRecordChanged(record) => {
+                self.jobs.apply_upload(&record);
+                self.sort();
+            }
+            // Textures live with the window, not in the state.
+            Event::Thumbnail { .. } => {}
+            Event::StacksFound(found) => {
+                self.found_stacks = Some(found);
+            }
+            Event::LocalStackReady(request) => {
+                self.starting_local = false;
+                self.last_request = Some(request.clone());
+                return vec![Command::Connect(request)];
+            }
+            Event::LocalStackFailed { message } => {
+                self.starting_local = false;
+                self.connection = ConnectionState::Failed {
+                    message: format!("The local demo stack did not start: {message}"),
+                };
+            }
         }
+        Vec::new()
     }
 
     fn apply_update(&mut self, update: JobUpdate) {
@@ -172,13 +398,46 @@ impl AppState {
         }
     }
 
-    /// Newest first, by when the workflow started (else when it was first heard of).
+    /// A job that just became Complete or Error gets a desktop notification (once: a duplicate
+    /// message or a late read of the item finds it already terminal).
+    fn notify_if_finished(&mut self, guid: &str, before: Option<JobStatus>) {
+        if !self.notifications_enabled || before.is_some_and(JobStatus::is_terminal) {
+            return;
+        }
+        let Some(job) = self.jobs.by_guid(guid) else {
+            return;
+        };
+        let file = job.file().unwrap_or(guid);
+        let name = file.rsplit('/').next().unwrap_or(file).to_owned();
+        let notification = match job.status {
+            JobStatus::Complete => (
+                format!("Ready to play: {name}"),
+                "The encoding workflow is complete; its HLS link is in vodesk.".to_owned(),
+            ),
+            JobStatus::Error => {
+                let at = job
+                    .record
+                    .as_ref()
+                    .and_then(|r| r.workflow_error_at.clone())
+                    .unwrap_or_else(|| "the workflow".into());
+                (
+                    format!("Failed: {name}"),
+                    format!("The workflow failed at {at}; the details are in vodesk."),
+                )
+            }
+            _ => return,
+        };
+        self.pending_notifications.push(notification);
+    }
+
+    /// The dashboard's rows: filtered, in the chosen order (newest first by default).
     fn sort(&mut self) {
-        let jobs = self.jobs.jobs();
-        let mut order: Vec<JobIndex> = (0..jobs.len()).collect();
-        // Stable, so jobs of the same start keep the order they arrived in.
-        order.sort_by_key(|&i| Reverse(sort_time(&jobs[i])));
-        self.order = order;
+        self.order = dashboard::rows(&self.jobs, self.sort, &self.filter);
+    }
+
+    /// The selected job, when there is one.
+    pub fn selected_job(&self) -> Option<&Job> {
+        self.jobs.get(self.selected?)
     }
 
     /// Whether scrolling to the end should read the next older page: the table has more, none is
@@ -212,19 +471,11 @@ impl AppState {
     }
 }
 
-fn sort_time(job: &Job) -> SystemTime {
-    job.started()
-        .or_else(|| {
-            let upload = job.upload.as_ref()?;
-            let seconds = u64::try_from(upload.completed_at?).ok()?;
-            Some(UNIX_EPOCH + Duration::from_secs(seconds))
-        })
-        .unwrap_or(UNIX_EPOCH)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
     use crate::aws::discovery::Origin;
     use crate::aws::engine::JobsPage;
     use crate::contract::{Decoded, JobRecord, decode_document};
@@ -540,5 +791,167 @@ mod tests {
         }
         assert_eq!(state.notices.len(), MAX_NOTICES);
         assert_eq!(state.notices.first().map(String::as_str), Some("n5"));
+    }
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+    use crate::aws::upload::journal::{FileIdentity, UploadRecord, UploadState, UploadTarget};
+    use crate::contract::decode_document;
+
+    fn resources() -> VodResources {
+        VodResources {
+            stack_name: Some("vod".into()),
+            stack_id: None,
+            stack_status: None,
+            solution_version: None,
+            generation: None,
+            region: "us-east-1".into(),
+            source_bucket: "src".into(),
+            destination_bucket: None,
+            table: "vod".into(),
+            topic_arn: "arn:aws:sns:us-east-1:123456789012:vod".into(),
+            topic_arn_from: crate::aws::discovery::Origin::StackOutput,
+            cloudfront_domain: None,
+            workflow_trigger: None,
+            enable_sns: None,
+            frame_capture: None,
+            enable_media_package: None,
+            stack_queue_url: None,
+            overridden: Vec::new(),
+        }
+    }
+
+    fn record(id: i64, state: UploadState) -> UploadRecord {
+        UploadRecord {
+            id,
+            file_path: PathBuf::from("/v/a.mp4"),
+            original_name: "a.mp4".into(),
+            file: FileIdentity {
+                size: 10,
+                modified_ns: 0,
+                fingerprint: String::new(),
+            },
+            target: UploadTarget {
+                endpoint_url: None,
+                region: "us-east-1".into(),
+                profile: None,
+                bucket: "src".into(),
+                key: format!("uploads/{id}/a.mp4"),
+                part_size: 10,
+                part_count: 1,
+                multipart: false,
+                metadata_document: None,
+            },
+            upload_id: None,
+            state,
+            error: None,
+            created_at: 0,
+            updated_at: 0,
+            completed_at: None,
+        }
+    }
+
+    #[test]
+    fn files_are_sent_only_when_connected() {
+        let mut state = AppState::default();
+        assert!(
+            state
+                .apply(UiAction::AddFiles(vec!["/v/a.mp4".into()]))
+                .is_empty()
+        );
+        assert!(state.notices.last().unwrap().contains("Connect"));
+        state.connection = ConnectionState::Connected(Box::new(resources()));
+        assert!(matches!(
+            state
+                .apply(UiAction::AddFiles(vec!["/v/a.mp4".into()]))
+                .as_slice(),
+            [Command::AddFiles(_)]
+        ));
+    }
+
+    #[test]
+    fn upload_buttons_become_commands_only_when_they_apply() {
+        let mut state = AppState::default();
+        state.apply(Event::UnfinishedUploads(vec![
+            record(1, UploadState::Active),
+            record(2, UploadState::Failed),
+        ]));
+        // Nothing is running: pause does nothing; resume and cancel do.
+        assert!(state.apply(UiAction::PauseUpload(1)).is_empty());
+        assert!(matches!(
+            state.apply(UiAction::ResumeUpload(1)).as_slice(),
+            [Command::ResumeUpload(1)]
+        ));
+        // Now waiting: a second click does not resume twice.
+        assert!(state.apply(UiAction::ResumeUpload(1)).is_empty());
+        assert!(matches!(
+            state.apply(UiAction::PauseUpload(1)).as_slice(),
+            [Command::PauseUpload(1)]
+        ));
+        let resumed = state.apply(UiAction::ResumeEarlier);
+        assert!(matches!(resumed.as_slice(), [Command::ResumeUpload(2)]));
+        assert!(state.apply(UiAction::ResumeUpload(99)).is_empty());
+    }
+
+    #[test]
+    fn sorting_filtering_and_selection_change_the_rows() {
+        let mut state = AppState {
+            connection: ConnectionState::Connected(Box::new(resources())),
+            ..AppState::default()
+        };
+        let template = decode_document(
+            include_str!("../../tests/fixtures/vod-examples/sns-ingest.json").as_bytes(),
+        )
+        .unwrap()
+        .record
+        .unwrap();
+        let records = ["b.mp4", "a.mp4", "c.mp4"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut r = template.clone();
+                r.guid = format!("g{i}");
+                r.src_video = Some(format!("uploads/{name}"));
+                r.start_time = Some(format!("2025-01-0{}T00:00:00.000Z", i + 1));
+                r
+            })
+            .collect();
+        state.apply(Event::Jobs(Box::new(crate::aws::engine::JobsPage {
+            records,
+            uploads: vec![],
+            warnings: vec![],
+            more: false,
+            read_at: SystemTime::now(),
+        })));
+        let names = |s: &AppState| -> Vec<String> {
+            (0..s.order.len())
+                .map(|r| s.row(r).unwrap().1.file().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&state),
+            ["uploads/c.mp4", "uploads/a.mp4", "uploads/b.mp4"]
+        );
+        state.apply(UiAction::SortBy(SortColumn::File));
+        assert_eq!(
+            names(&state),
+            ["uploads/a.mp4", "uploads/b.mp4", "uploads/c.mp4"]
+        );
+        state.apply(UiAction::FilterText("B.MP".into()));
+        assert_eq!(names(&state), ["uploads/b.mp4"]);
+        state.apply(UiAction::FilterText(String::new()));
+        state.apply(UiAction::FilterStatus(Some(JobStatus::Complete)));
+        assert!(state.order.is_empty());
+        state.apply(UiAction::FilterStatus(None));
+        // Selecting a job heard of only through a page read of items asks for nothing more; a job
+        // not read as an item asks for its item.
+        let (index, _) = state.row(0).unwrap();
+        let commands = state.apply(UiAction::Select(Some(index)));
+        assert_eq!(state.selected, Some(index));
+        assert!(commands.is_empty(), "{commands:?}");
+        state.apply(UiAction::Select(Some(999)));
+        assert_eq!(state.selected, None);
     }
 }

@@ -8,6 +8,8 @@ pub mod emulator;
 pub mod engine;
 pub mod local_stack;
 pub mod monitor;
+pub mod profiles;
 pub mod sdk_error;
+pub mod thumbnails;
 pub mod upload;
 pub mod vod_template;

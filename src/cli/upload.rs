@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::events::UploadEvent;
-use vodesk::aws::upload::fingerprint;
-use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState, UploadTarget};
+use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState};
 use vodesk::aws::upload::naming::{self, KeyTemplate, TriggerVerdict};
 use vodesk::aws::upload::plan::{self, human_bytes, human_rate};
+use vodesk::aws::upload::prepare::{self, PrepareError, PrepareOptions, prepare_uploads};
 use vodesk::aws::upload::select::{is_video_extension, select_files};
 use vodesk::aws::upload::uploader::{
     Outcome, UploadControl, Uploader, UploaderConfig, sign_payload_for,
@@ -201,78 +201,48 @@ pub async fn run_upload(connection: &ConnectionArgs, args: &UploadArgs) -> anyho
         .iter()
         .map(|r| format!("{}: {}", r.path.display(), r.reason))
         .collect();
-    if args.key.is_some() && selection.accepted.len() > 1 {
-        return Err(input_error(format!(
-            "--key names one object but {} files were given; use --key-template for several",
-            selection.accepted.len()
-        )));
-    }
-
     let dest = destination(connection).await?;
-    let metadata_mode =
-        dest.trigger == Some(WorkflowTrigger::MetadataFile) || !metadata_pairs.is_empty();
-    if !metadata_pairs.is_empty() && dest.trigger == Some(WorkflowTrigger::VideoFile) {
-        return Err(input_error(
-            "--metadata needs a stack deployed with WorkflowTrigger=MetadataFile; this stack starts a workflow from each video itself",
-        ));
-    }
     let journal = Journal::open_default()?;
-    let date = naming::today_utc();
-    let mut ids = Vec::new();
-    for file in &selection.accepted {
-        let key = match &args.key {
-            Some(key) => key.clone(),
-            None => match template.render(&file.display_name, &uuid::Uuid::new_v4(), date) {
-                Ok(key) => key,
-                Err(err) => {
-                    refused.push(format!("{}: {err}", file.path.display()));
-                    continue;
-                }
-            },
-        };
-        let metadata_document = if metadata_mode {
-            match naming::metadata_document(&key, &metadata_pairs) {
-                Ok(doc) => Some(doc.to_string()),
-                Err(err) => return Err(input_error(err.to_string())),
-            }
-        } else {
-            if let TriggerVerdict::WillNotStart { reason } =
-                naming::video_trigger(&key, dest.trigger, dest.version.as_deref())
-                && !args.force
-            {
-                refused.push(format!(
-                    "{}: {reason} Pass --force to upload it anyway.",
-                    file.path.display()
-                ));
-                continue;
-            }
-            None
-        };
-        let plan = match plan::plan(file.size, args.tuning.part_size) {
-            Ok(plan) => plan,
-            Err(err) => {
-                refused.push(format!("{}: {err}", file.path.display()));
-                continue;
-            }
-        };
-        if let Some(note) = &plan.adjusted {
-            eprintln!("vodesk: {}: {note}", file.display_name);
-        }
-        let identity = fingerprint::identify(&file.path)
-            .map_err(|e| input_error(format!("cannot read {}: {e}", file.path.display())))?;
-        let target = UploadTarget {
+    let prepared = prepare_uploads(
+        &journal,
+        &selection.accepted,
+        &prepare::Destination {
+            bucket: dest.bucket.clone(),
+            trigger: dest.trigger,
+            solution_version: dest.version.clone(),
             endpoint_url: dest.clients.endpoint_url.clone(),
             region: dest.clients.region.clone(),
             profile: connection.profile.clone(),
-            bucket: dest.bucket.clone(),
-            key,
-            part_size: plan.part_size,
-            part_count: plan.part_count,
-            multipart: plan.multipart,
-            metadata_document,
-        };
-        ids.push(journal.create(&file.path, &file.display_name, &identity, &target)?);
+        },
+        &PrepareOptions {
+            template,
+            key: args.key.clone(),
+            metadata_pairs,
+            force: args.force,
+            part_size: args.tuning.part_size,
+        },
+    )
+    .map_err(|e| match e {
+        PrepareError::Journal(journal) => anyhow::Error::from(journal),
+        other => input_error(other.to_string()),
+    })?;
+    for note in &prepared.notes {
+        eprintln!("vodesk: {note}");
     }
+    refused.extend(
+        prepared
+            .refused
+            .iter()
+            .map(|r| format!("{}: {}", r.path.display(), r.reason)),
+    );
+    refused.extend(prepared.not_triggering.iter().map(|r| {
+        format!(
+            "{}: {} Pass --force to upload it anyway.",
+            r.path.display(),
+            r.reason
+        )
+    }));
+    let ids = prepared.ids;
     for line in &refused {
         eprintln!("vodesk: refused: {line}");
     }

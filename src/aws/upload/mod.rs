@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod journal;
 pub mod naming;
 pub mod plan;
+pub mod prepare;
 pub mod select;
 pub mod throttle;
 pub mod uploader;

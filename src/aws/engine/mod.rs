@@ -21,9 +21,21 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aws::catalogue::{Catalogue, CatalogueError, Page, PageToken};
 use crate::aws::connection::{AwsClients, ConnectionSettings};
-use crate::aws::discovery::{StackOverrides, VodResources, discover};
+use crate::aws::discovery::{
+    SolutionStack, StackOverrides, VodResources, discover, find_solution_stacks,
+};
+use crate::aws::local_stack::{LocalStack, LocalStackOptions};
 use crate::aws::monitor::{self, JobUpdate, MonitorConfig, MonitorEvent, MonitorHandle};
+use crate::aws::thumbnails::{Thumbnail, ThumbnailFetcher};
+use crate::aws::upload::events::UploadEvent;
 use crate::aws::upload::journal::{Journal, UploadRecord};
+use crate::aws::upload::select::Refusal;
+use uploads::Uploads;
+
+mod uploads;
+
+/// The disk cache of thumbnails (in vodesk's data directory) is kept under this size.
+const THUMBNAIL_CACHE_BYTES: u64 = 128 * 1024 * 1024;
 use crate::contract::JobRecord;
 
 /// How many of the newest jobs are read from the table when connecting.
@@ -54,6 +66,26 @@ pub enum Command {
     /// [`Event::Jobs`] (or [`Event::OlderJobsFailed`]). Ignored while a page is being read or when
     /// the last page was read.
     LoadMoreJobs,
+    /// Uploads files and folders (dropped or picked) into the connected stack's source bucket:
+    /// validated, named and journaled ([`Event::UploadsQueued`], refusals with their reasons), then
+    /// sent, with [`Event::Upload`] progress. Ignored when not connected.
+    AddFiles(Vec<PathBuf>),
+    /// Pauses a running upload (the journal keeps what was confirmed).
+    PauseUpload(i64),
+    /// Resumes (or retries) a paused, failed or interrupted upload.
+    ResumeUpload(i64),
+    /// Cancels an upload: stops it, aborts the multipart upload and forgets it.
+    CancelUpload(i64),
+    /// Fetches and decodes a thumbnail, answered with [`Event::Thumbnail`].
+    FetchThumbnail { url: String, max_edge: u32 },
+    /// Reads one job's item (consistently) for the fields messages do not carry (srcMediainfo, …),
+    /// answered with [`Event::ItemRead`].
+    RefreshJob(String),
+    /// Lists the solution's deployments reachable with these settings ([`Event::StacksFound`]).
+    FindStacks(ConnectionSettings),
+    /// Starts the local demo stack inside the app (once), answered with [`Event::LocalStackReady`]
+    /// (whose request the UI connects with) or [`Event::LocalStackFailed`]. It stops with the app.
+    StartLocalStack,
 }
 
 /// How the app learns about workflows, as the monitor reported it.
@@ -118,6 +150,34 @@ pub enum Event {
     MonitorStopped {
         clean: bool,
         message: String,
+    },
+    /// Uploads of this machine to the connected bucket that an earlier run left unfinished: offered
+    /// for resume or discard.
+    UnfinishedUploads(Vec<UploadRecord>),
+    /// Files accepted and journaled (sending starts), and those refused, each with its reason.
+    UploadsQueued {
+        queued: Vec<UploadRecord>,
+        refused: Vec<Refusal>,
+        notes: Vec<String>,
+    },
+    /// Progress or a change of state of one upload.
+    Upload(UploadEvent),
+    /// The journal's view of an upload after it started, finished or stopped (joins it to its job).
+    UploadRecordChanged(Box<UploadRecord>),
+    /// A job's item, read on [`Command::RefreshJob`].
+    ItemRead(Box<JobRecord>),
+    /// The deployments found by [`Command::FindStacks`], or why none could be listed.
+    StacksFound(Result<Vec<SolutionStack>, String>),
+    /// The local demo stack runs; connect with this request.
+    LocalStackReady(ConnectRequest),
+    LocalStackFailed {
+        message: String,
+    },
+    /// A thumbnail fetched and decoded (or why not).
+    Thumbnail {
+        url: String,
+        max_edge: u32,
+        result: Result<Arc<Thumbnail>, String>,
     },
 }
 
@@ -191,8 +251,53 @@ impl Engine {
                         tokio::spawn(close_on_signal(emit.clone()));
                     }
                     let mut session: Option<Session> = None;
+                    // The local demo stack, once started: it lives as long as the engine.
+                    let local_stack: Arc<tokio::sync::Mutex<Option<LocalStack>>> = Arc::default();
                     while let Some(command) = command_rx.recv().await {
                         match command {
+                            Command::FindStacks(settings) => {
+                                let emit = emit.clone();
+                                tokio::spawn(async move {
+                                    let found = match AwsClients::connect(&settings).await {
+                                        Ok(clients) => find_solution_stacks(&clients)
+                                            .await
+                                            .map_err(|e| e.to_string()),
+                                        Err(e) => Err(e.to_string()),
+                                    };
+                                    emit.emit(Event::StacksFound(found));
+                                });
+                            }
+                            Command::StartLocalStack => {
+                                let emit = emit.clone();
+                                let slot = local_stack.clone();
+                                tokio::spawn(async move {
+                                    let mut slot = slot.lock().await;
+                                    if slot.is_none() {
+                                        emit.emit(Event::Notice {
+                                            message: "Starting the local demo stack (emulator, ffmpeg pipeline, local CloudFront)…".into(),
+                                        });
+                                        match LocalStack::start(LocalStackOptions::default()).await {
+                                            Ok(local) => *slot = Some(local),
+                                            Err(e) => {
+                                                emit.emit(Event::LocalStackFailed {
+                                                    message: e.to_string(),
+                                                });
+                                                return;
+                                            }
+                                        }
+                                    }
+                                    if let Some(local) = slot.as_ref() {
+                                        emit.emit(Event::LocalStackReady(ConnectRequest {
+                                            connection: ConnectionSettings::emulator(
+                                                local.endpoint(),
+                                                crate::aws::local_stack::REGION,
+                                            ),
+                                            stack: Some(local.stack_name().to_owned()),
+                                            overrides: StackOverrides::default(),
+                                        }));
+                                    }
+                                });
+                            }
                             Command::Connect(request) => {
                                 // One monitor at a time: the old one's queue goes before a new one is made.
                                 if let Some(old) = session.take() {
@@ -207,15 +312,47 @@ impl Engine {
                             }
                             Command::LoadMoreJobs => {
                                 if let Some(session) = &session {
-                                    session.load_more();
+                                    session.send(SessionCommand::LoadMore);
+                                }
+                            }
+                            Command::AddFiles(paths) => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::AddFiles(paths));
+                                }
+                            }
+                            Command::PauseUpload(id) => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::Pause(id));
+                                }
+                            }
+                            Command::ResumeUpload(id) => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::Resume(id));
+                                }
+                            }
+                            Command::CancelUpload(id) => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::Cancel(id));
+                                }
+                            }
+                            Command::RefreshJob(guid) => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::Refresh(guid));
+                                }
+                            }
+                            Command::FetchThumbnail { url, max_edge } => {
+                                if let Some(session) = &session {
+                                    session.send(SessionCommand::Thumbnail { url, max_edge });
                                 }
                             }
                         }
                     }
-                    // The UI is closing: the monitor cleans up while the runtime still runs.
+                    // The UI is closing: the monitor cleans up while the runtime still runs, then
+                    // the local stack (if any) stops.
                     if let Some(session) = session.take() {
                         session.stop().await;
                     }
+                    drop(local_stack.lock().await.take());
                 });
                 // Cancel what is still in flight, without hanging on a stuck request.
                 runtime.shutdown_timeout(Duration::from_secs(2));
@@ -263,11 +400,23 @@ impl Emitter {
     }
 }
 
-/// One connection: its task, the token that stops it and where its requests for older jobs go.
+/// What the UI asks of a connected session.
+#[derive(Debug)]
+enum SessionCommand {
+    LoadMore,
+    AddFiles(Vec<PathBuf>),
+    Pause(i64),
+    Resume(i64),
+    Cancel(i64),
+    Thumbnail { url: String, max_edge: u32 },
+    Refresh(String),
+}
+
+/// One connection: its task, the token that stops it and where the UI's requests go.
 struct Session {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
-    more: tokio_mpsc::UnboundedSender<()>,
+    commands: tokio_mpsc::UnboundedSender<SessionCommand>,
 }
 
 impl Session {
@@ -278,21 +427,25 @@ impl Session {
         journal: JournalSource,
     ) -> Self {
         let stop = CancellationToken::new();
-        let (more, more_rx) = tokio_mpsc::unbounded_channel();
+        let (commands, commands_rx) = tokio_mpsc::unbounded_channel();
         let task = tokio::spawn(run_session(
             request,
             emit,
             config,
             journal,
             stop.clone(),
-            more_rx,
+            commands_rx,
         ));
-        Self { stop, task, more }
+        Self {
+            stop,
+            task,
+            commands,
+        }
     }
 
-    fn load_more(&self) {
-        // Fails only once the session has ended, when there is nothing left to read into.
-        let _ = self.more.send(());
+    fn send(&self, command: SessionCommand) {
+        // Fails only once the session has ended, when there is nothing left to act on.
+        let _ = self.commands.send(command);
     }
 
     /// Stops the session and waits (at most [`STOP_BUDGET`]) for its monitor to clean up.
@@ -311,7 +464,7 @@ async fn run_session(
     config: MonitorConfig,
     journal: JournalSource,
     stop: CancellationToken,
-    mut more: tokio_mpsc::UnboundedReceiver<()>,
+    mut commands: tokio_mpsc::UnboundedReceiver<SessionCommand>,
 ) {
     let target = request
         .stack
@@ -333,6 +486,8 @@ async fn run_session(
 
     let mut handle = monitor::start(clients.clone(), &resources, config);
     let catalogue = Catalogue::new(&clients, &resources);
+    let mut uploads = Uploads::open(&journal, &clients, &resources, &request, &emit).await;
+    let thumbnails = Arc::new(thumbnail_fetcher(&clients, &resources));
     let page_emit = emit.clone();
     // Read alongside the monitor: the job model merges both in any order, never moving a job back.
     let source_bucket = resources.source_bucket.clone();
@@ -374,7 +529,9 @@ async fn run_session(
                     Err(_) => None,
                 };
             }
-            Some(()) = more.recv() => {
+            () = uploads.step(&emit) => {}
+            Some(command) = commands.recv() => match command {
+                SessionCommand::LoadMore => {
                 if reading.is_none()
                     && let Some(token) = next.take()
                 {
@@ -389,10 +546,41 @@ async fn run_session(
                     guard = Some(AbortOnDrop(task.abort_handle()));
                     reading = Some(task);
                 }
-            }
+                }
+                SessionCommand::AddFiles(paths) => uploads.add(paths, &emit).await,
+                SessionCommand::Pause(id) => uploads.pause(id),
+                SessionCommand::Resume(id) => uploads.resume(id),
+                SessionCommand::Cancel(id) => uploads.cancel(id),
+                SessionCommand::Refresh(guid) => {
+                    let catalogue = catalogue.clone();
+                    let emit = emit.clone();
+                    tokio::spawn(async move {
+                        // A job not in the table yet (or a read that fails) just stays as it is.
+                        if let Ok(Some(decoded)) = catalogue.get(&guid).await
+                            && let Some(record) = decoded.record
+                        {
+                            emit.emit(Event::ItemRead(Box::new(record)));
+                        }
+                    });
+                }
+                SessionCommand::Thumbnail { url, max_edge } => {
+                    let fetcher = thumbnails.clone();
+                    let emit = emit.clone();
+                    tokio::spawn(async move {
+                        let result = fetcher
+                            .load(&url, max_edge)
+                            .await
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string());
+                        emit.emit(Event::Thumbnail { url, max_edge, result });
+                    });
+                }
+            },
             () = stop.cancelled() => break,
         }
     }
+    // Running uploads pause (resumable) rather than being cut mid-part without a word.
+    uploads.pause_all().await;
     drop(guard);
     stop_monitor(&mut handle, &emit).await;
 }
@@ -562,5 +750,18 @@ async fn close_on_signal(emit: Emitter) {
         }
         asked = true;
         emit.emit(Event::CloseRequested { signal });
+    }
+}
+
+/// The session's thumbnail fetcher: the CDN URL first, the destination bucket when the URL is refused
+/// (a private distribution), and a bounded disk cache in vodesk's data directory.
+fn thumbnail_fetcher(clients: &AwsClients, resources: &VodResources) -> ThumbnailFetcher {
+    let cache_dir = crate::aws::upload::journal::data_dir()
+        .ok()
+        .map(|dir| dir.join("thumbnails"));
+    let fetcher = ThumbnailFetcher::new(reqwest::Client::new(), cache_dir, THUMBNAIL_CACHE_BYTES);
+    match &resources.destination_bucket {
+        Some(bucket) => fetcher.with_s3_fallback(clients.s3.clone(), bucket.clone()),
+        None => fetcher,
     }
 }

@@ -1,0 +1,168 @@
+//! The upload queue panel: one row per upload (name, size, progress bar, rate, time left, state) with
+//! Pause, Resume/Retry and Cancel; the uploads an earlier run left unfinished, offered for resume or
+//! discard; and the refusals of the last drop, each with its reason.
+
+use eframe::egui::{self, RichText};
+
+use crate::app::state::{AppState, UiAction};
+use crate::app::upload_queue::{EntryState, UploadEntry};
+use crate::aws::upload::plan::{human_bytes, human_rate};
+use crate::time::human_duration;
+
+/// Whether the panel has anything to show.
+pub fn has_content(state: &AppState) -> bool {
+    !state.uploads.entries.is_empty() || !state.uploads.refused.is_empty()
+}
+
+pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
+    let queue = &state.uploads;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Uploads").strong());
+        let active = queue.active();
+        if active > 0 {
+            ui.label(RichText::new(format!("{active} sending")).weak());
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if queue.entries.iter().any(|e| e.state.is_finished())
+                && ui.small_button("Clear finished").clicked()
+            {
+                actions.push(UiAction::ClearFinishedUploads);
+            }
+        });
+    });
+    let earlier = queue.entries.iter().filter(|e| e.from_earlier).count();
+    if earlier > 0 {
+        egui::Frame::new()
+            .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
+            .inner_margin(6.0)
+            .corner_radius(4.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!(
+                        "{earlier} upload(s) from an earlier session did not finish. They continue \
+                         where they stopped; nothing confirmed is sent again."
+                    ));
+                    if ui.button("Resume all").clicked() {
+                        actions.push(UiAction::ResumeEarlier);
+                    }
+                    if ui
+                        .button("Discard all")
+                        .on_hover_text("Aborts them on the server and forgets them")
+                        .clicked()
+                    {
+                        actions.push(UiAction::DiscardEarlier);
+                    }
+                });
+            });
+    }
+    if !queue.refused.is_empty() {
+        egui::Frame::new()
+            .fill(ui.visuals().error_fg_color.gamma_multiply(0.10))
+            .inner_margin(6.0)
+            .corner_radius(4.0)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!("{} file(s) not uploaded", queue.refused.len()))
+                            .strong()
+                            .color(ui.visuals().error_fg_color),
+                    );
+                    if ui.small_button("Dismiss").clicked() {
+                        actions.push(UiAction::DismissRefusals);
+                    }
+                });
+                for refusal in &queue.refused {
+                    let name = refusal
+                        .path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| refusal.path.display().to_string());
+                    ui.label(format!("{name}: {}", refusal.reason))
+                        .on_hover_text(refusal.path.display().to_string());
+                }
+                for note in &queue.notes {
+                    ui.label(RichText::new(note).weak());
+                }
+            });
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("uploads-scroll")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            egui::Grid::new("uploads")
+                .num_columns(5)
+                .spacing([12.0, 4.0])
+                .striped(true)
+                .show(ui, |ui| {
+                    for entry in &queue.entries {
+                        row(ui, entry, actions);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn state_text(entry: &UploadEntry) -> (String, Option<String>) {
+    match &entry.state {
+        EntryState::Waiting => ("waiting".into(), None),
+        EntryState::Sending => {
+            let rate = human_rate(entry.bytes_per_second);
+            let eta = entry
+                .eta
+                .map(|d| format!(", {} left", human_duration(d)))
+                .unwrap_or_default();
+            (format!("{rate}{eta}"), None)
+        }
+        EntryState::Paused { reason } => ("paused".into(), Some(reason.clone())),
+        EntryState::Completed { verified: true } => ("done, checksum verified".into(), None),
+        EntryState::Completed { verified: false } => ("done, size verified".into(), None),
+        EntryState::Failed { error } => ("failed".into(), Some(error.clone())),
+        EntryState::Cancelled => ("cancelled".into(), None),
+    }
+}
+
+fn row(ui: &mut egui::Ui, entry: &UploadEntry, actions: &mut Vec<UiAction>) {
+    ui.add_sized([260.0, 18.0], egui::Label::new(&entry.name).truncate())
+        .on_hover_text(format!("s3 key: {}", entry.key));
+    ui.label(human_bytes(entry.size));
+    ui.add(
+        egui::ProgressBar::new(entry.fraction())
+            .desired_width(180.0)
+            .show_percentage(),
+    );
+    let (text, detail) = state_text(entry);
+    let color = match entry.state {
+        EntryState::Failed { .. } => ui.visuals().error_fg_color,
+        EntryState::Paused { .. } => ui.visuals().warn_fg_color,
+        _ => ui.visuals().text_color(),
+    };
+    let label = ui.label(RichText::new(text).color(color));
+    if let Some(detail) = detail {
+        label.on_hover_text(detail);
+    } else if let Some(note) = &entry.note {
+        label.on_hover_text(note);
+    }
+    ui.horizontal(|ui| {
+        if entry.state.is_active() && ui.small_button("Pause").clicked() {
+            actions.push(UiAction::PauseUpload(entry.id));
+        }
+        if entry.state.is_resumable() {
+            let title = if matches!(entry.state, EntryState::Failed { .. }) {
+                "Retry"
+            } else {
+                "Resume"
+            };
+            if ui.small_button(title).clicked() {
+                actions.push(UiAction::ResumeUpload(entry.id));
+            }
+        }
+        if !entry.state.is_finished()
+            && ui
+                .small_button("Cancel")
+                .on_hover_text("Stops, aborts the upload on the server and forgets it (Delete)")
+                .clicked()
+        {
+            actions.push(UiAction::CancelUpload(entry.id));
+        }
+    });
+}

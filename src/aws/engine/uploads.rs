@@ -1,0 +1,277 @@
+//! The uploads of one connected session, for the app: the [`Uploader`] on the session's source bucket,
+//! the controls of the uploads that are running, and the journal's unfinished uploads offered at
+//! connection. Dropped files are validated, named and journaled off the runtime's workers (file
+//! system and SQLite work), then sent; every upload event is forwarded to the UI, and the journal's
+//! record follows each start and end so the dashboard joins the upload to its workflow.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::{ConnectRequest, Emitter, Event, JournalSource};
+use crate::aws::connection::AwsClients;
+use crate::aws::discovery::VodResources;
+use crate::aws::upload::events::UploadEvent;
+use crate::aws::upload::journal::Journal;
+use crate::aws::upload::prepare::{self, PrepareOptions, prepare_uploads};
+use crate::aws::upload::select::{Refusal, is_video_extension, select_files};
+use crate::aws::upload::uploader::{
+    Outcome, UploadControl, Uploader, UploaderConfig, sign_payload_for,
+};
+
+/// How many of the journal's uploads to this bucket are looked at for unfinished ones.
+const UNFINISHED_SCAN: usize = 500;
+
+pub(super) struct Uploads {
+    /// `None` when the journal cannot be opened: uploads are then refused with the reason.
+    uploader: Option<Uploader>,
+    unavailable: Option<String>,
+    destination: prepare::Destination,
+    running: HashMap<i64, UploadControl>,
+    tasks: JoinSet<i64>,
+    events: mpsc::UnboundedReceiver<UploadEvent>,
+    /// For events the uploader does not send itself (a cancel of an upload that is not running).
+    own_events: mpsc::UnboundedSender<UploadEvent>,
+}
+
+impl Uploads {
+    pub(super) async fn open(
+        journal: &JournalSource,
+        clients: &AwsClients,
+        resources: &VodResources,
+        request: &ConnectRequest,
+        emit: &Emitter,
+    ) -> Self {
+        let (tx, events) = mpsc::unbounded_channel();
+        let source = journal.clone();
+        let opened = tokio::task::spawn_blocking(move || match source {
+            JournalSource::Default => Some(Journal::open_default()),
+            JournalSource::At(path) => Some(Journal::open(&path)),
+            // No journal, no uploads (tests of other things must not write the user's journal).
+            JournalSource::None => None,
+        })
+        .await;
+        let journal = match opened {
+            Ok(None) => Err("uploading is off in this session (no upload journal)".to_owned()),
+            Ok(Some(Ok(journal))) => Ok(journal),
+            Ok(Some(Err(err))) => Err(format!(
+                "uploading is off: the upload journal could not be opened ({err}); check that vodesk's data directory (VODESK_DATA_DIR) is writable"
+            )),
+            Err(_) => {
+                Err("uploading is off: opening the upload journal stopped unexpectedly".into())
+            }
+        };
+        let destination = prepare::Destination {
+            bucket: resources.source_bucket.clone(),
+            trigger: resources.workflow_trigger,
+            solution_version: resources.solution_version.clone(),
+            endpoint_url: clients.endpoint_url.clone(),
+            region: clients.region.clone(),
+            profile: request.connection.profile.clone(),
+        };
+        let (uploader, unavailable) = match journal {
+            Ok(journal) => {
+                let config = UploaderConfig {
+                    sign_payload: sign_payload_for(clients.endpoint_url.as_deref()),
+                    ..UploaderConfig::default()
+                };
+                let uploader = Uploader::new(
+                    clients.s3.clone(),
+                    journal,
+                    config,
+                    request.connection.profile.clone(),
+                    tx.clone(),
+                );
+                (Some(uploader), None)
+            }
+            Err(message) => {
+                emit.emit(Event::Notice {
+                    message: message.clone(),
+                });
+                (None, Some(message))
+            }
+        };
+        let uploads = Self {
+            uploader,
+            unavailable,
+            destination,
+            running: HashMap::new(),
+            tasks: JoinSet::new(),
+            events,
+            own_events: tx,
+        };
+        uploads.offer_unfinished(emit).await;
+        uploads
+    }
+
+    async fn offer_unfinished(&self, emit: &Emitter) {
+        let Some(uploader) = self.uploader.clone() else {
+            return;
+        };
+        let bucket = self.destination.bucket.clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            uploader.journal().list_for_bucket(&bucket, UNFINISHED_SCAN)
+        })
+        .await;
+        if let Ok(Ok(records)) = listed {
+            let unfinished: Vec<_> = records
+                .into_iter()
+                .filter(|r| r.state.is_unfinished())
+                .collect();
+            if !unfinished.is_empty() {
+                emit.emit(Event::UnfinishedUploads(unfinished));
+            }
+        }
+    }
+
+    /// Waits for the next upload event or the end of a run, and handles it. Never resolves while
+    /// nothing happens.
+    pub(super) async fn step(&mut self, emit: &Emitter) {
+        tokio::select! {
+            Some(event) = self.events.recv() => self.forward(event, emit),
+            Some(Ok(id)) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                self.running.remove(&id);
+            }
+            else => std::future::pending::<()>().await,
+        }
+    }
+
+    fn forward(&self, event: UploadEvent, emit: &Emitter) {
+        let id = event.id();
+        let changes_record = matches!(
+            event,
+            UploadEvent::Started { .. }
+                | UploadEvent::Completed { .. }
+                | UploadEvent::Paused { .. }
+                | UploadEvent::Failed { .. }
+        );
+        emit.emit(Event::Upload(event));
+        if changes_record
+            && let Some(uploader) = &self.uploader
+            && let Ok(record) = uploader.journal().get(id)
+        {
+            emit.emit(Event::UploadRecordChanged(Box::new(record)));
+        }
+    }
+
+    /// Validates, names and journals `paths`, then starts sending the accepted ones.
+    pub(super) async fn add(&mut self, paths: Vec<PathBuf>, emit: &Emitter) {
+        let Some(uploader) = self.uploader.clone() else {
+            let reason = self
+                .unavailable
+                .clone()
+                .unwrap_or_else(|| "uploading is off".into());
+            emit.emit(Event::UploadsQueued {
+                queued: Vec::new(),
+                refused: paths
+                    .into_iter()
+                    .map(|path| Refusal {
+                        path,
+                        reason: reason.clone(),
+                    })
+                    .collect(),
+                notes: Vec::new(),
+            });
+            return;
+        };
+        let destination = self.destination.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            // Folders bring their videos; other files inside them are skipped with a note.
+            let selection = select_files(&paths, &|path| is_video_extension(path));
+            let prepared = prepare_uploads(
+                uploader.journal(),
+                &selection.accepted,
+                &destination,
+                &PrepareOptions::default(),
+            );
+            (selection, prepared, uploader)
+        })
+        .await;
+        let Ok((selection, prepared, uploader)) = prepared else {
+            emit.emit(Event::Notice {
+                message: "adding the files stopped unexpectedly; try again".into(),
+            });
+            return;
+        };
+        let mut refused = selection.refused;
+        let mut notes = selection.notes;
+        let mut queued = Vec::new();
+        match prepared {
+            Ok(prepared) => {
+                refused.extend(prepared.refused);
+                refused.extend(prepared.not_triggering);
+                notes.extend(prepared.notes);
+                for id in prepared.ids {
+                    if let Ok(record) = uploader.journal().get(id) {
+                        queued.push(record);
+                    }
+                    self.start(id, false);
+                }
+            }
+            Err(err) => notes.push(format!("nothing was queued: {err}")),
+        }
+        emit.emit(Event::UploadsQueued {
+            queued,
+            refused,
+            notes,
+        });
+    }
+
+    fn start(&mut self, id: i64, restart: bool) {
+        let Some(uploader) = self.uploader.clone() else {
+            return;
+        };
+        if self.running.contains_key(&id) {
+            return;
+        }
+        let control = UploadControl::default();
+        self.running.insert(id, control.clone());
+        self.tasks.spawn(async move {
+            uploader.run(id, &control, restart).await;
+            id
+        });
+    }
+
+    pub(super) fn pause(&self, id: i64) {
+        if let Some(control) = self.running.get(&id) {
+            control.pause();
+        }
+    }
+
+    pub(super) fn resume(&mut self, id: i64) {
+        self.start(id, false);
+    }
+
+    pub(super) fn cancel(&mut self, id: i64) {
+        if let Some(control) = self.running.get(&id) {
+            control.cancel();
+            return;
+        }
+        // Not running (paused, failed, from an earlier run): abort and forget it now.
+        if let Some(uploader) = self.uploader.clone() {
+            let events = self.own_events.clone();
+            self.tasks.spawn(async move {
+                let event = match uploader.cancel_now(id).await {
+                    Outcome::Failed { error } => UploadEvent::Failed { id, error },
+                    _ => UploadEvent::Cancelled { id },
+                };
+                let _ = events.send(event);
+                id
+            });
+        }
+    }
+
+    /// Pauses every running upload and waits for them to stop (a new connection, or closing).
+    pub(super) async fn pause_all(&mut self) {
+        for control in self.running.values() {
+            control.pause();
+        }
+        let budget = std::time::Duration::from_secs(5);
+        let _ = tokio::time::timeout(budget, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+    }
+}

@@ -1,0 +1,420 @@
+//! The main window, headless: egui_kittest drives `vodesk::app::draw_for_test` with an `AppState`
+//! built from engine events (as the app builds it), finds widgets through AccessKit by their text,
+//! and compares rendered images with the snapshots in `tests/snapshots/`.
+//!
+//! Snapshots are rendered with wgpu, on CI with Mesa's Vulkan software renderer (lavapipe, on
+//! llvmpipe): `ensure_ui_test_deps` in `scripts/lib.sh` installs it (`mesa-vulkan-drivers` and
+//! `libvulkan1`). The checked-in images were made that way, so make new ones with the same renderer
+//! (another renderer may antialias a little differently and fail the comparison). The harness
+//! picks a CPU adapter (lavapipe) over a GPU by itself, so nothing needs to be set; without any
+//! adapter the snapshot tests fail ("Failed to create render state"). `WGPU_BACKEND=gl` renders with
+//! Mesa's OpenGL llvmpipe through EGL instead (`libegl1 libgl1-mesa-dri`), which matches these
+//! images too. The Vulkan loader may print "XDG_RUNTIME_DIR is invalid" when no display session
+//! exists: harmless.
+//!
+//! Updating snapshots (after a deliberate change of the window):
+//!
+//! ```text
+//! UPDATE_SNAPSHOTS=1 cargo test --test app_ui        # rewrites only the images that now differ
+//! UPDATE_SNAPSHOTS=force cargo test --test app_ui    # rewrites every image
+//! ```
+//!
+//! With `UPDATE_SNAPSHOTS` set the tests pass and write `tests/snapshots/NAME.png` (the previous
+//! image is kept as `NAME.old.png` for comparing). Without it, a snapshot fails when more than
+//! `max_failed_pixels` (default 0) pixels differ by more than `threshold` (default 0.6, a
+//! weighted YIQ colour distance) from the checked-in image; the failing run writes `NAME.new.png`
+//! (what was rendered) and `NAME.diff.png` (the differing pixels) next to it. Look at the new
+//! image before committing it; never commit the `.new.png`, `.diff.png` and `.old.png` files. The
+//! defaults can be changed in a `kittest.toml` at the crate root (see egui_kittest's README).
+//!
+//! The images are deterministic: a fixed window size (the app's 1100×720 points, at 1 pixel per
+//! point), a fixed `now` for the durations and warnings, the harness's fixed dark theme, no
+//! animations (egui_kittest turns them off) and no mouse pointer, and the harness runs the frames
+//! until the ui has settled (auto-sized table columns take a few).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::path::PathBuf;
+
+use vodesk::app::state::{AppState, CatalogueState, ConnectionState};
+use vodesk::app::views::details::DetailsAction;
+use vodesk::aws::discovery::{Origin, VodResources};
+use vodesk::aws::engine::Command;
+use vodesk::aws::engine::{Event, JobsPage, MonitorMode};
+use vodesk::aws::upload::events::UploadEvent;
+use vodesk::aws::upload::journal::{FileIdentity, UploadRecord, UploadState, UploadTarget};
+use vodesk::aws::upload::select::Refusal;
+use vodesk::contract::JobRecord;
+use vodesk::contract::decode::decode_document;
+
+/// The window's size in the app (`app::run`'s inner size).
+const WINDOW: egui::Vec2 = egui::vec2(1100.0, 720.0);
+
+/// 2025-10-14T09:20:00Z: eight minutes after the Ingest fixture's job started (so it shows as
+/// stalled), days after the others finished.
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_760_433_600)
+}
+
+/// The window as eframe runs it: `draw_for_test` on the root `Ui` of the whole viewport, the way
+/// the app's `eframe::App::ui` draws (egui_kittest's plain-`Ui` harness would add a margin). What the
+/// user does is applied to the state, as the app does; the commands it yields (for the engine) and
+/// the details panel's actions are recorded for the tests to check.
+struct Window {
+    state: AppState,
+    commands: Vec<Command>,
+    details: Vec<DetailsAction>,
+}
+
+impl eframe::App for Window {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let out = vodesk::app::draw_for_test(ui, &mut self.state, now());
+        for action in out.actions {
+            let commands = self.state.apply(action);
+            self.commands.extend(commands);
+        }
+        self.details.extend(out.details);
+    }
+}
+
+/// Frames enough for the table's auto-sized columns to settle. A fixed count, not `run()`: the
+/// thumbnails' loading spinners (nothing fetches them here) repaint forever. Deterministic: kittest
+/// advances time by a fixed step per frame.
+const SETTLE: usize = 8;
+
+fn harness(state: AppState) -> Harness<'static, Window> {
+    Harness::builder()
+        .with_size(WINDOW)
+        .with_pixels_per_point(1.0)
+        .with_theme(egui::Theme::Dark)
+        .build_eframe(|_cc| Window {
+            state,
+            commands: Vec::new(),
+            details: Vec::new(),
+        })
+}
+
+/// The job record in one of the contract's example documents (tests/fixtures/vod-examples).
+fn record(fixture: &str) -> JobRecord {
+    let path = format!(
+        "{}/tests/fixtures/vod-examples/{fixture}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    decode_document(&bytes)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .record
+        .unwrap_or_else(|| panic!("{path} holds no job record"))
+}
+
+fn resources() -> VodResources {
+    VodResources {
+        stack_name: Some("vod-demo".into()),
+        stack_id: None,
+        stack_status: Some("UPDATE_COMPLETE".into()),
+        solution_version: Some("v6.1.5".into()),
+        generation: None,
+        region: "eu-west-1".into(),
+        source_bucket: "vod-demo-source-71c2".into(),
+        destination_bucket: Some("vod-demo-destination-71c2".into()),
+        table: "vod-demo".into(),
+        topic_arn: "arn:aws:sns:eu-west-1:123456789012:vod-demo-Notifications".into(),
+        topic_arn_from: Origin::StackOutput,
+        cloudfront_domain: Some("d1a2b3c4d5e6f7.cloudfront.net".into()),
+        workflow_trigger: None,
+        enable_sns: Some(true),
+        frame_capture: Some(false),
+        enable_media_package: Some(false),
+        stack_queue_url: None,
+        overridden: Vec::new(),
+    }
+}
+
+/// The Ingest item from the table as it is before the workflow submits the encode job (the
+/// fixture's item already has one, which the dashboard shows as Encoding).
+fn ingest_record() -> JobRecord {
+    let mut record = record("dynamodb-item-ingest.json");
+    record.encode_job_id = None;
+    record
+}
+
+/// Connected to a deployment, live, with one Complete, one Ingest and one Error job from the table.
+fn dashboard_state() -> AppState {
+    let mut state = AppState::default();
+    state.apply(Event::Connected(Box::new(resources())));
+    state.apply(Event::MonitorMode(MonitorMode::Live {
+        queue_name: "vodesk-3f9a1c".into(),
+        also_polling: false,
+    }));
+    state.apply(Event::Jobs(Box::new(JobsPage {
+        records: vec![
+            record("dynamodb-item-complete.json"),
+            ingest_record(),
+            record("dynamodb-item-error.json"),
+        ],
+        uploads: vec![],
+        warnings: vec![],
+        more: false,
+        read_at: now(),
+    })));
+    state
+}
+
+#[test]
+fn not_configured_window_shows_the_connect_form() {
+    let state = AppState::default();
+    assert_eq!(state.connection, ConnectionState::NotConfigured);
+    let mut harness = harness(state);
+    harness.run_steps(SETTLE);
+
+    harness.get_by_label("Connect to a Video on Demand on AWS deployment");
+    harness.get_by_label("AWS profile");
+    harness.get_by_label("Find stacks");
+    harness.get_by_label("Local demo stack");
+    harness.get_by_label("not connected");
+    harness.snapshot("not_configured");
+
+    // "Local demo stack" asks the engine to start it, once.
+    harness.get_by_label("Local demo stack").click();
+    harness.run_steps(2);
+    assert!(matches!(
+        harness.state().commands.as_slice(),
+        [Command::StartLocalStack]
+    ));
+}
+
+#[test]
+fn dashboard_shows_each_job_with_its_status() {
+    let state = dashboard_state();
+    assert_eq!(state.catalogue, CatalogueState::Loaded { more: false });
+    assert_eq!(state.order.len(), 3);
+    let mut harness = harness(state);
+    harness.run_steps(SETTLE);
+
+    harness.get_by_label("vod-demo  ·  v6.1.5");
+    harness.get_by_label("connected");
+    harness.get_by_label("Live");
+    for file in [
+        "launch-keynote-2025.mp4",
+        "Café Opening Night.MOV",
+        "drone-footage-0423.mp4",
+    ] {
+        harness.get_by_label(file);
+    }
+    for status in ["✔ Complete", "⏳ Ingest", "✖ Error"] {
+        harness.get_by_label(status);
+    }
+    // Eight minutes in Ingest without an encode job: the warning column says so.
+    harness.get_by_label("⚠ stalled");
+    harness.get_by_label("Unable to open input file [s3://vod-stack-source71e471f1-abc123def456/uploads/drone-footage-0423.mp4]: [Failed probe/open: [No parser found for container]]");
+    harness.get_by_label("All 3 jobs loaded");
+
+    harness.snapshot("dashboard");
+}
+
+fn file_order(state: &AppState) -> Vec<String> {
+    (0..state.order.len())
+        .map(|r| {
+            let file = state.row(r).unwrap().1.file().unwrap();
+            file.rsplit('/').next().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn header_clicks_sort_and_the_filters_narrow_the_rows() {
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    harness.get_by_label("File").click();
+    harness.run_steps(2);
+    assert_eq!(
+        file_order(&harness.state().state),
+        [
+            "Café Opening Night.MOV",
+            "drone-footage-0423.mp4",
+            "launch-keynote-2025.mp4"
+        ]
+    );
+    harness.get_by_label("File ⬆").click();
+    harness.run_steps(2);
+    assert_eq!(
+        file_order(&harness.state().state),
+        [
+            "launch-keynote-2025.mp4",
+            "drone-footage-0423.mp4",
+            "Café Opening Night.MOV"
+        ]
+    );
+    harness.get_by_label("Filter").click();
+    harness.run_steps(1);
+    harness.get_by_label("Filter").type_text("DRONE");
+    harness.run_steps(2);
+    assert_eq!(
+        file_order(&harness.state().state),
+        ["drone-footage-0423.mp4"]
+    );
+    harness.get_by_label("1 of 3");
+}
+
+#[test]
+fn dropped_files_are_sent_and_refusals_shown_with_their_reasons() {
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    for path in ["/videos/Clip One.MOV", "/videos/notes.txt"] {
+        harness
+            .input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(PathBuf::from(path))));
+    }
+    harness.run_steps(1);
+    match harness.state().commands.as_slice() {
+        [Command::AddFiles(paths)] => assert_eq!(
+            paths,
+            &[
+                PathBuf::from("/videos/Clip One.MOV"),
+                PathBuf::from("/videos/notes.txt")
+            ]
+        ),
+        other => panic!("expected one AddFiles, got {other:?}"),
+    }
+    // The engine answers: one queued, one refused with its reason; then progress and completion.
+    let record = upload_record(7, "Clip One.MOV", 4_000_000);
+    harness.state_mut().state.apply(Event::UploadsQueued {
+        queued: vec![record],
+        refused: vec![Refusal {
+            path: "/videos/notes.txt".into(),
+            reason: "is not a video (.txt): only video files start a workflow".into(),
+        }],
+        notes: vec![],
+    });
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Upload(UploadEvent::Progress {
+            id: 7,
+            confirmed: 1_000_000,
+            size: 4_000_000,
+            bytes_per_second: 2_000_000.0,
+            eta: Some(Duration::from_secs(2)),
+        }));
+    harness.run_steps(SETTLE);
+    harness.get_by_label("1 file(s) not uploaded");
+    harness.get_by_label("notes.txt: is not a video (.txt): only video files start a workflow");
+    harness.get_by_label("Clip One.MOV");
+    harness.get_by_label_contains("left");
+    harness.snapshot("uploading");
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Upload(UploadEvent::Completed {
+            id: 7,
+            bucket: "vod-demo-source-71c2".into(),
+            key: "uploads/x/Clip-One.mov".into(),
+            size: 4_000_000,
+            verified: true,
+            seconds: 2.0,
+        }));
+    harness.run_steps(2);
+    harness.get_by_label("done, checksum verified");
+    assert_eq!(harness.state().state.uploads.entries[0].fraction(), 1.0);
+}
+
+#[test]
+fn selecting_a_job_shows_its_media_info_and_links_and_copy_fills_the_clipboard() {
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    harness.get_by_label("launch-keynote-2025.mp4").click();
+    harness.run_steps(SETTLE);
+    assert!(harness.state().state.selected.is_some());
+    harness.get_by_label("Media info");
+    harness.get_by_label("Video track 1");
+    harness.get_by_label("Audio track 1");
+    harness.get_by_label("Frame rate");
+    harness.get_by_label("Sampling rate");
+    harness.get_by_label("▶ Open in player");
+    for label in [
+        "HLS",
+        "DASH",
+        "CMAF HLS",
+        "CMAF DASH",
+        "MSS",
+        "MP4 1",
+        "MP4 2",
+        "Thumbnail",
+    ] {
+        harness.get_by_label(label);
+    }
+    harness.snapshot("details");
+    let hls = "https://d3k5m7n9p1r3t5.cloudfront.net/8cec4149-e508-43b8-aa4e-f972dc9a5675/hls/launch-keynote-2025.m3u8";
+    // The first Copy is the HLS row's.
+    harness.get_all_by_label("Copy").next().unwrap().click();
+    harness.run_steps(1);
+    let copied = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(text) if text == hls));
+    assert!(copied, "{:?}", harness.output().platform_output.commands);
+    assert!(
+        harness
+            .state()
+            .details
+            .contains(&DetailsAction::Copied(hls.to_owned()))
+    );
+    harness.get_by_label("▶ Open in player").click();
+    harness.run_steps(1);
+    assert!(
+        harness
+            .state()
+            .details
+            .contains(&DetailsAction::OpenInPlayer(hls.to_owned()))
+    );
+}
+
+/// A file dropped on the window, as the windowing integration hands it to egui.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn upload_record(id: i64, name: &str, size: u64) -> UploadRecord {
+    UploadRecord {
+        id,
+        file_path: PathBuf::from(format!("/videos/{name}")),
+        original_name: name.into(),
+        file: FileIdentity {
+            size,
+            modified_ns: 0,
+            fingerprint: String::new(),
+        },
+        target: UploadTarget {
+            endpoint_url: None,
+            region: "eu-west-1".into(),
+            profile: None,
+            bucket: "vod-demo-source-71c2".into(),
+            key: "uploads/x/Clip-One.mov".into(),
+            part_size: 8 << 20,
+            part_count: 1,
+            multipart: false,
+            metadata_document: None,
+        },
+        upload_id: None,
+        state: UploadState::Active,
+        error: None,
+        created_at: 0,
+        updated_at: 0,
+        completed_at: None,
+    }
+}

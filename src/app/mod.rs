@@ -129,7 +129,8 @@ pub fn run(launch: Launch) -> Result<(), AppError> {
     .map_err(|e| AppError::Window(e.to_string()))
 }
 
-struct VodeskApp {
+/// The app as eframe runs it (public so the end-to-end test can run the real thing headless).
+pub struct VodeskApp {
     engine: Engine,
     state: AppState,
     desktop: Box<dyn Desktop>,
@@ -142,6 +143,21 @@ struct VodeskApp {
 }
 
 impl VodeskApp {
+    /// The app with default settings, no flags and the given desktop (tests stand in for dialogs,
+    /// players and notifications).
+    pub fn for_test(engine: Engine, desktop: Box<dyn Desktop>) -> Self {
+        Self::new(engine, Launch::default(), Settings::default(), desktop)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Whether the dashboard row's thumbnail of `url` is loaded.
+    pub fn thumbnail_ready(&self, url: &str) -> bool {
+        self.thumbs.is_ready(url, ThumbSize::Row)
+    }
+
     fn new(engine: Engine, launch: Launch, settings: Settings, desktop: Box<dyn Desktop>) -> Self {
         let mut app = Self {
             engine,

@@ -150,6 +150,13 @@ impl ThumbnailBook {
     }
 
     /// How many entries the book holds: textures, failures and loads still running.
+    /// Whether `(url, size)` has a texture, without counting as a view.
+    pub fn is_ready(&self, url: &str, size: ThumbSize) -> bool {
+        self.entries
+            .get(&(url.to_owned(), size))
+            .is_some_and(|e| matches!(e.state, State::Ready(_)))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -19,6 +19,32 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The fix for a failure that reads as missing or expired credentials: the exact command to sign in
+/// again (or to set credentials up). `None` when the message is about something else.
+pub fn credentials_fix(message: &str, profile: Option<&str>) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let expired = EXPIRED_CODES.iter().any(|code| message.contains(code))
+        || lower.contains("expired")
+        || lower.contains("sso session")
+        || lower.contains("token is invalid");
+    let missing = lower.contains("no credentials")
+        || lower.contains("credentials provider")
+        || lower.contains("failed to load credentials")
+        || lower.contains("could not load credentials");
+    if expired {
+        let login = match profile {
+            Some(p) => format!("aws sso login --profile {p}"),
+            None => "aws sso login".to_owned(),
+        };
+        return Some(format!(
+            "your AWS session has expired: sign in again with `{login}` (or renew the credentials of the profile), then connect again"
+        ));
+    }
+    missing.then(|| {
+        "no AWS credentials were found: choose a profile, run `aws configure` (or `aws configure sso`), or set AWS_PROFILE; without an AWS account, use the local demo stack".to_owned()
+    })
+}
+
 /// What to do about a failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
@@ -97,5 +123,27 @@ where
                 Disposition::Permanent
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_sessions_name_the_sign_in_command() {
+        let fix = credentials_fix(
+            "ExpiredToken: The security token included in the request is expired",
+            Some("work"),
+        )
+        .unwrap();
+        assert!(fix.contains("`aws sso login --profile work`"), "{fix}");
+        let fix = credentials_fix(
+            "dispatch failure: failed to load credentials: no credentials in the chain",
+            None,
+        )
+        .unwrap();
+        assert!(fix.contains("aws configure"), "{fix}");
+        assert_eq!(credentials_fix("AccessDenied: not allowed", None), None);
     }
 }

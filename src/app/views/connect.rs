@@ -87,7 +87,32 @@ pub fn show(
     egui::ScrollArea::vertical()
         .id_salt("connect-scroll")
         .show(ui, |ui| {
-            ui.set_max_width(640.0);
+            // A card in the middle of the window, as wide as the form needs.
+            let width = 600.0_f32.min(ui.available_width());
+            let margin = ((ui.available_width() - width) / 2.0).max(0.0);
+            ui.add_space(24.0);
+            ui.horizontal(|ui| {
+                ui.add_space(margin);
+                egui::Frame::group(ui.style())
+                    .inner_margin(16.0)
+                    .corner_radius(8.0)
+                    .show(ui, |ui| {
+                        ui.set_width(width);
+                        ui.vertical(|ui| form_card(ui, state, form, profiles, actions));
+                    });
+            });
+        });
+}
+
+fn form_card(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    form: &mut ConnectForm,
+    profiles: &[Profile],
+    actions: &mut Vec<UiAction>,
+) {
+    {
+        {
             ui.heading("Connect to a Video on Demand on AWS deployment");
             ui.label(
                 RichText::new(
@@ -245,7 +270,16 @@ pub fn show(
                     ui.label("starting the local stack…");
                 }
             });
-        });
+            ui.add_space(6.0);
+            ui.label(
+                RichText::new(
+                    "No AWS account? Local demo stack runs a complete deployment on this machine: \
+                     an emulator, ffmpeg encoding and a local CloudFront, so uploads really play.",
+                )
+                .weak(),
+            );
+        }
+    }
 }
 
 fn found_stacks(ui: &mut egui::Ui, state: &AppState, form: &mut ConnectForm) {

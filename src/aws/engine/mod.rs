@@ -261,7 +261,7 @@ impl Engine {
                                     let found = match AwsClients::connect(&settings).await {
                                         Ok(clients) => find_solution_stacks(&clients)
                                             .await
-                                            .map_err(|e| e.to_string()),
+                                            .map_err(|e| with_credentials_fix(e.to_string(), &settings)),
                                         Err(e) => Err(e.to_string()),
                                     };
                                     emit.emit(Event::StacksFound(found));
@@ -675,8 +675,16 @@ async fn connect(request: &ConnectRequest) -> Result<(AwsClients, VodResources),
         .map_err(|e| e.to_string())?;
     let resources = discover(&clients, request.stack.as_deref(), &request.overrides)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| with_credentials_fix(e.to_string(), &request.connection))?;
     Ok((clients, resources))
+}
+
+/// A message about credentials gets the command that fixes it (`aws sso login --profile …`).
+fn with_credentials_fix(message: String, settings: &ConnectionSettings) -> String {
+    match crate::aws::sdk_error::credentials_fix(&message, settings.profile.as_deref()) {
+        Some(fix) => format!("{fix}. ({message})"),
+        None => message,
+    }
 }
 
 async fn stop_monitor(handle: &mut MonitorHandle, emit: &Emitter) {

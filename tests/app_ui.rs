@@ -41,7 +41,7 @@ use std::path::PathBuf;
 
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState};
 use vodesk::app::views::details::DetailsAction;
-use vodesk::aws::discovery::{Origin, VodResources};
+use vodesk::aws::discovery::{Origin, SolutionStack, VodResources};
 use vodesk::aws::engine::Command;
 use vodesk::aws::engine::{Event, JobsPage, MonitorMode};
 use vodesk::aws::upload::events::UploadEvent;
@@ -184,6 +184,62 @@ fn not_configured_window_shows_the_connect_form() {
         harness.state().commands.as_slice(),
         [Command::StartLocalStack]
     ));
+}
+
+#[test]
+fn the_connect_form_finds_stacks_and_connects_to_the_chosen_one() {
+    let mut harness = harness(AppState::default());
+    harness.run_steps(SETTLE);
+    // Nothing named yet: Connect is disabled.
+    harness.get_by_label("Connect").click();
+    harness.run_steps(1);
+    assert!(harness.state().commands.is_empty());
+
+    harness.get_by_label("Region").click();
+    harness.run_steps(1);
+    harness.get_by_label("Region").type_text("eu-west-1");
+    harness.run_steps(1);
+    harness.get_by_label("Find stacks").click();
+    harness.run_steps(2);
+    match harness.state().commands.as_slice() {
+        [Command::FindStacks(settings)] => {
+            assert_eq!(settings.region.as_deref(), Some("eu-west-1"))
+        }
+        other => panic!("expected FindStacks, got {other:?}"),
+    }
+    harness.state_mut().commands.clear();
+    harness
+        .state_mut()
+        .state
+        .apply(Event::StacksFound(Ok(vec![SolutionStack {
+            name: "vod-prod".into(),
+            status: Some("UPDATE_COMPLETE".into()),
+            solution_version: Some("v6.1.13".into()),
+            generation: None,
+            source_bucket: None,
+        }])));
+    harness.run_steps(2);
+    harness
+        .get_by_label("vod-prod  ·  v6.1.13  ·  UPDATE_COMPLETE")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Connect").click();
+    harness.run_steps(2);
+    match harness.state().commands.as_slice() {
+        [Command::Connect(request)] => {
+            assert_eq!(request.stack.as_deref(), Some("vod-prod"));
+            assert_eq!(request.connection.region.as_deref(), Some("eu-west-1"));
+        }
+        other => panic!("expected Connect, got {other:?}"),
+    }
+    // A failure reads in plain words, with the fix.
+    harness.state_mut().state.apply(Event::ConnectFailed {
+        message: "your AWS session has expired: sign in again with `aws sso login --profile work`"
+            .into(),
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Could not connect");
+    harness.get_by_label_contains("aws sso login --profile work");
 }
 
 #[test]

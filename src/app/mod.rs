@@ -309,8 +309,13 @@ impl VodeskApp {
 /// no thumbnails are fetched and the connect form starts empty.
 pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -> FrameOutput {
     let mut thumbs = ThumbnailBook::new(MAX_TEXTURES);
-    let mut form = ConnectForm::default();
-    views::main_window(
+    // The connect form lives between frames (in egui's memory here, in the app itself otherwise).
+    let form_id = egui::Id::unique("vodesk-test-connect-form");
+    let mut form: ConnectForm = ui
+        .ctx()
+        .data_mut(|d| d.get_temp(form_id))
+        .unwrap_or_default();
+    let out = views::main_window(
         ui,
         state,
         ViewContext {
@@ -319,7 +324,9 @@ pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -
             profiles: &[],
             now,
         },
-    )
+    );
+    ui.ctx().data_mut(|d| d.insert_temp(form_id, form));
+    out
 }
 
 impl eframe::App for VodeskApp {

@@ -29,11 +29,14 @@ pub fn output_links(record: &JobRecord) -> Vec<(String, String)> {
             links.push((label.to_owned(), url.to_owned()));
         }
     };
-    push("HLS", record.hls_url());
-    push("DASH", record.dash_url());
-    push("CMAF HLS", record.cmaf_hls_url());
-    push("CMAF DASH", record.cmaf_dash_url());
-    push("MSS", record.mss_url());
+    // The per-group outputs as written (S3 origin through CloudFront); MediaPackage's egress
+    // endpoints follow under their own names.
+    let outputs = &record.outputs;
+    push("HLS", outputs.hls_url.as_deref());
+    push("DASH", outputs.dash_url.as_deref());
+    push("CMAF HLS", outputs.cmaf_hls_url.as_deref());
+    push("CMAF DASH", outputs.cmaf_dash_url.as_deref());
+    push("MSS", outputs.mss_url.as_deref());
     for (i, url) in record.mp4_urls().iter().enumerate() {
         let label = if record.mp4_urls().len() == 1 {
             "MP4".to_owned()
@@ -44,6 +47,19 @@ pub fn output_links(record: &JobRecord) -> Vec<(String, String)> {
     }
     for url in record.thumbnail_urls() {
         links.push(("Thumbnail".to_owned(), url.clone()));
+    }
+    // MediaPackage (EnableMediaPackage=Yes): the egress endpoints, listed apart from the S3-origin
+    // outputs the item also holds (contract §4).
+    let egress = &record.egress_endpoints;
+    for (label, url) in [
+        ("MediaPackage HLS", &egress.hls),
+        ("MediaPackage DASH", &egress.dash),
+        ("MediaPackage CMAF", &egress.cmaf),
+        ("MediaPackage MSS", &egress.mss),
+    ] {
+        if let Some(url) = url {
+            links.push((label.to_owned(), url.clone()));
+        }
     }
     links
 }
@@ -355,6 +371,29 @@ mod tests {
         );
         let (_, hls) = &output_links(&record)[0];
         assert!(hls.ends_with("/hls/launch-keynote-2025.m3u8"));
+    }
+
+    #[test]
+    fn mediapackage_items_list_their_egress_endpoints_too() {
+        let record = decode_document(
+            include_str!(
+                "../../../tests/fixtures/vod-examples/dynamodb-item-complete-mediapackage.json"
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+        .record
+        .unwrap();
+        let labels: Vec<String> = output_links(&record).into_iter().map(|(l, _)| l).collect();
+        assert!(labels.contains(&"HLS".to_owned()), "{labels:?}");
+        for egress in [
+            "MediaPackage HLS",
+            "MediaPackage DASH",
+            "MediaPackage CMAF",
+            "MediaPackage MSS",
+        ] {
+            assert!(labels.contains(&egress.to_owned()), "{labels:?}");
+        }
     }
 
     #[test]

@@ -86,10 +86,14 @@ impl eframe::App for Window {
 const SETTLE: usize = 8;
 
 fn harness(state: AppState) -> Harness<'static, Window> {
+    harness_with_theme(state, egui::Theme::Dark)
+}
+
+fn harness_with_theme(state: AppState, theme: egui::Theme) -> Harness<'static, Window> {
     Harness::builder()
         .with_size(WINDOW)
         .with_pixels_per_point(1.0)
-        .with_theme(egui::Theme::Dark)
+        .with_theme(theme)
         .build_eframe(|_cc| Window {
             state,
             commands: Vec::new(),
@@ -269,6 +273,18 @@ fn dashboard_shows_each_job_with_its_status() {
     harness.get_by_label("All 3 jobs loaded");
 
     harness.snapshot("dashboard");
+}
+
+/// The app follows the system's theme: the light one must read as well.
+#[test]
+fn the_dashboard_reads_in_the_light_theme_too() {
+    let mut state = dashboard_state();
+    let first = state.row(0).map(|(index, _)| index);
+    state.apply(vodesk::app::state::UiAction::Select(first));
+    let mut harness = harness_with_theme(state, egui::Theme::Light);
+    harness.run_steps(SETTLE);
+    harness.get_by_label("⚠ stalled");
+    harness.snapshot("dashboard_light");
 }
 
 fn file_order(state: &AppState) -> Vec<String> {

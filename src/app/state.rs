@@ -875,8 +875,8 @@ mod action_tests {
     fn upload_buttons_become_commands_only_when_they_apply() {
         let mut state = AppState::default();
         state.apply(Event::UnfinishedUploads(vec![
-            record(1, UploadState::Active),
-            record(2, UploadState::Failed),
+            (record(1, UploadState::Active), 0),
+            (record(2, UploadState::Failed), 0),
         ]));
         // Nothing is running: pause does nothing; resume and cancel do.
         assert!(state.apply(UiAction::PauseUpload(1)).is_empty());

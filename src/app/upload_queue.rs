@@ -114,10 +114,13 @@ pub struct UploadQueue {
 }
 
 impl UploadQueue {
-    pub fn offer_unfinished(&mut self, records: &[UploadRecord]) {
-        for record in records {
+    /// Uploads an earlier run left unfinished, each with the bytes the server already has.
+    pub fn offer_unfinished(&mut self, records: &[(UploadRecord, u64)]) {
+        for (record, confirmed) in records {
             if self.position(record.id).is_none() {
-                self.entries.push(UploadEntry::from_record(record, true));
+                let mut entry = UploadEntry::from_record(record, true);
+                entry.confirmed = (*confirmed).min(entry.size);
+                self.entries.push(entry);
             }
         }
     }
@@ -313,15 +316,16 @@ mod tests {
     fn unfinished_uploads_from_earlier_are_offered_as_paused() {
         let mut queue = UploadQueue::default();
         queue.offer_unfinished(&[
-            record(7, UploadState::Active),
-            record(8, UploadState::Failed),
+            (record(7, UploadState::Active), 40),
+            (record(8, UploadState::Failed), 0),
         ]);
+        assert!((queue.entries[0].fraction() - 0.4).abs() < 1e-6);
         assert!(queue.entries.iter().all(|e| e.from_earlier));
         assert!(queue.entries.iter().all(|e| e.state.is_resumable()));
         queue.resuming(7);
         assert_eq!(queue.entries[0].state, EntryState::Waiting);
         // Offered twice (a reconnect): not duplicated.
-        queue.offer_unfinished(&[record(8, UploadState::Failed)]);
+        queue.offer_unfinished(&[(record(8, UploadState::Failed), 0)]);
         assert_eq!(queue.entries.len(), 2);
     }
 

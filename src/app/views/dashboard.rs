@@ -13,6 +13,7 @@ use super::widgets::{self, status_chip};
 use crate::app::dashboard::{SortColumn, size_bytes};
 use crate::app::state::{AppState, CatalogueState, UiAction};
 use crate::app::thumbnails::{self, ThumbSize, ThumbnailBook};
+use crate::app::upload_queue::EntryState;
 use crate::jobs::{JobStatus, WarningKind};
 
 pub const ROW_HEIGHT: f32 = 40.0;
@@ -225,7 +226,27 @@ fn table(
                         ));
                 });
                 row.col(|ui| {
-                    status_chip(ui, job.status);
+                    // An upload that is not moving (paused, failed, cut off by a crash) says so;
+                    // the journal alone would still call it uploading.
+                    let stalled_upload = job
+                        .upload
+                        .as_ref()
+                        .filter(|_| job.status == JobStatus::Uploading)
+                        .and_then(|u| state.uploads.get(u.upload_id))
+                        .filter(|e| !e.state.is_active());
+                    match stalled_upload.map(|e| &e.state) {
+                        Some(EntryState::Failed { error }) => {
+                            widgets::chip(ui, "✖ Upload failed", ui.visuals().error_fg_color)
+                                .on_hover_text(error);
+                        }
+                        Some(EntryState::Paused { reason }) => {
+                            widgets::chip(ui, "⏸ Paused", ui.visuals().warn_fg_color)
+                                .on_hover_text(reason);
+                        }
+                        _ => {
+                            status_chip(ui, job.status);
+                        }
+                    }
                 });
                 row.col(|ui| {
                     ui.label(widgets::elapsed(job, now).unwrap_or_else(|| "-".into()));

@@ -122,8 +122,14 @@ fn state_text(entry: &UploadEntry) -> (String, Option<String>) {
 }
 
 fn row(ui: &mut egui::Ui, entry: &UploadEntry, actions: &mut Vec<UiAction>) {
-    ui.add_sized([260.0, 18.0], egui::Label::new(&entry.name).truncate())
-        .on_hover_text(format!("s3 key: {}", entry.key));
+    // A fixed-width name column; the text starts at its left edge and is cut with "…".
+    let rect = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(260.0, 18.0));
+    let layout = egui::Layout::left_to_right(egui::Align::Center);
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect).layout(layout), |ui| {
+        ui.set_min_width(260.0);
+        ui.add(egui::Label::new(&entry.name).truncate())
+            .on_hover_text(format!("s3 key: {}", entry.key));
+    });
     ui.label(human_bytes(entry.size));
     ui.add(
         egui::ProgressBar::new(entry.fraction())

@@ -55,17 +55,22 @@ fn status_icon(status: JobStatus) -> &'static str {
 
 pub fn status_chip(ui: &mut egui::Ui, status: JobStatus) -> egui::Response {
     let color = status_color(ui, status);
+    chip(
+        ui,
+        &format!("{} {}", status_icon(status), status_label(status)),
+        color,
+    )
+}
+
+/// A rounded label in `color`, as the status column shows states.
+pub fn chip(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
     egui::Frame::new()
         .fill(color.gamma_multiply(0.18))
         .stroke(egui::Stroke::new(1.0, color.gamma_multiply(0.6)))
         .corner_radius(8.0)
         .inner_margin(egui::Margin::symmetric(8, 1))
         .show(ui, |ui| {
-            ui.label(
-                RichText::new(format!("{} {}", status_icon(status), status_label(status)))
-                    .color(color)
-                    .strong(),
-            );
+            ui.label(RichText::new(text).color(color).strong());
         })
         .response
 }

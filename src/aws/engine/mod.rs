@@ -151,9 +151,9 @@ pub enum Event {
         clean: bool,
         message: String,
     },
-    /// Uploads of this machine to the connected bucket that an earlier run left unfinished: offered
-    /// for resume or discard.
-    UnfinishedUploads(Vec<UploadRecord>),
+    /// Uploads of this machine to the connected bucket that an earlier run left unfinished, each with
+    /// the bytes the server already confirmed: offered for resume or discard.
+    UnfinishedUploads(Vec<(UploadRecord, u64)>),
     /// Files accepted and journaled (sending starts), and those refused, each with its reason.
     UploadsQueued {
         queued: Vec<UploadRecord>,

@@ -112,17 +112,29 @@ impl Uploads {
         };
         let bucket = self.destination.bucket.clone();
         let listed = tokio::task::spawn_blocking(move || {
-            uploader.journal().list_for_bucket(&bucket, UNFINISHED_SCAN)
+            let journal = uploader.journal();
+            journal
+                .list_for_bucket(&bucket, UNFINISHED_SCAN)
+                .map(|records| {
+                    records
+                        .into_iter()
+                        .filter(|r| r.state.is_unfinished())
+                        .map(|r| {
+                            // What the server confirmed: the resume sends only the rest.
+                            let confirmed = journal
+                                .parts(r.id)
+                                .map(|parts| parts.iter().map(|p| p.size).sum())
+                                .unwrap_or(0);
+                            (r, confirmed)
+                        })
+                        .collect::<Vec<_>>()
+                })
         })
         .await;
-        if let Ok(Ok(records)) = listed {
-            let unfinished: Vec<_> = records
-                .into_iter()
-                .filter(|r| r.state.is_unfinished())
-                .collect();
-            if !unfinished.is_empty() {
-                emit.emit(Event::UnfinishedUploads(unfinished));
-            }
+        if let Ok(Ok(unfinished)) = listed
+            && !unfinished.is_empty()
+        {
+            emit.emit(Event::UnfinishedUploads(unfinished));
         }
     }
 

@@ -275,6 +275,19 @@ fn dashboard_shows_each_job_with_its_status() {
     harness.snapshot("dashboard");
 }
 
+/// Files dragged over the window: an overlay says where they will go.
+#[test]
+fn dragging_files_over_the_window_names_the_target_bucket() {
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    harness.input_mut().hovered_files.push(egui::HoveredFile {
+        path: Some("/videos/Clip One.MOV".into()),
+        ..Default::default()
+    });
+    harness.run_steps(2);
+    harness.snapshot("drop_overlay");
+}
+
 /// The app follows the system's theme: the light one must read as well.
 #[test]
 fn the_dashboard_reads_in_the_light_theme_too() {

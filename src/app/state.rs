@@ -362,6 +362,10 @@ impl AppState {
             }
             Event::LocalStackReady(request) => {
                 self.starting_local = false;
+                self.notice(
+                    "The local demo stack is running on this machine: drop videos on the window to upload and encode them."
+                        .into(),
+                );
                 self.last_request = Some(request.clone());
                 return vec![Command::Connect(request)];
             }

@@ -70,6 +70,14 @@ fn copy(ui: &egui::Ui, actions: &mut Vec<DetailsAction>, text: String) {
     actions.push(DetailsAction::Copied(text));
 }
 
+/// The first capture's URL: `…_thumb.NNNNNNN.jpg` with the counter at `0000000`.
+pub fn first_frame_url(url: &str) -> Option<String> {
+    let (head, tail) = url.rsplit_once("_thumb.")?;
+    let (counter, extension) = tail.split_once('.')?;
+    (counter.len() == 7 && counter.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("{head}_thumb.0000000.{extension}"))
+}
+
 /// Everything the panel shows about the job, as one JSON object (for "Copy all as JSON").
 pub fn job_json(job: &Job) -> String {
     serde_json::to_string_pretty(job).unwrap_or_default()
@@ -106,7 +114,23 @@ pub fn show(ui: &mut egui::Ui, job: &Job, thumbs: &mut ThumbnailBook) -> Vec<Det
             let size = egui::vec2(width, width * 9.0 / 16.0);
             match thumbnail_urls.first() {
                 Some(url) => {
-                    thumbnails::show(ui, thumbs, Some(url), ThumbSize::Large, size);
+                    // The solution reports the last capture; its first frame is the same name
+                    // with the counter at zero (contract §7). Both, side by side, when they differ.
+                    match first_frame_url(url).filter(|first| first != url) {
+                        Some(first) => {
+                            let half =
+                                egui::vec2(size.x / 2.0 - 4.0, (size.x / 2.0 - 4.0) * 9.0 / 16.0);
+                            ui.horizontal(|ui| {
+                                thumbnails::show(ui, thumbs, Some(&first), ThumbSize::Large, half)
+                                    .on_hover_text("First frame");
+                                thumbnails::show(ui, thumbs, Some(url), ThumbSize::Large, half)
+                                    .on_hover_text("Last capture (the one the solution reports)");
+                            });
+                        }
+                        None => {
+                            thumbnails::show(ui, thumbs, Some(url), ThumbSize::Large, size);
+                        }
+                    }
                 }
                 None if job.status.is_terminal() => {
                     ui.label(
@@ -394,6 +418,19 @@ mod tests {
         ] {
             assert!(labels.contains(&egress.to_owned()), "{labels:?}");
         }
+    }
+
+    #[test]
+    fn the_first_frame_is_the_reported_capture_with_the_counter_at_zero() {
+        assert_eq!(
+            first_frame_url("https://d/g/thumbnails/Año Nuevo_thumb.0000360.jpg").as_deref(),
+            Some("https://d/g/thumbnails/Año Nuevo_thumb.0000000.jpg")
+        );
+        assert_eq!(first_frame_url("https://d/g/thumbnails/x.jpg"), None);
+        assert_eq!(
+            first_frame_url("https://d/g/thumbnails/a_thumb.12.jpg"),
+            None
+        );
     }
 
     #[test]

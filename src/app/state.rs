@@ -480,7 +480,6 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::aws::discovery::Origin;
     use crate::aws::engine::JobsPage;
     use crate::contract::{Decoded, JobRecord, decode_document};
     use crate::jobs::{JobStatus, WarningKind};
@@ -508,26 +507,7 @@ mod tests {
 
     fn connected() -> AppState {
         let mut state = AppState::default();
-        state.apply(Event::Connected(Box::new(VodResources {
-            stack_name: Some("vod".into()),
-            stack_id: None,
-            stack_status: None,
-            solution_version: Some("v6.1.13".into()),
-            generation: None,
-            region: "us-east-1".into(),
-            source_bucket: "src".into(),
-            destination_bucket: None,
-            table: "vod".into(),
-            topic_arn: "arn:aws:sns:us-east-1:123456789012:vod".into(),
-            topic_arn_from: Origin::StackOutput,
-            cloudfront_domain: None,
-            workflow_trigger: None,
-            enable_sns: Some(true),
-            frame_capture: None,
-            enable_media_package: None,
-            stack_queue_url: None,
-            overridden: Vec::new(),
-        })));
+        state.apply(Event::Connected(Box::new(VodResources::sample("vod"))));
         state
     }
 
@@ -801,60 +781,15 @@ mod tests {
 #[cfg(test)]
 mod action_tests {
     use super::*;
-    use crate::aws::upload::journal::{FileIdentity, UploadRecord, UploadState, UploadTarget};
+    use crate::aws::upload::journal::{UploadRecord, UploadState};
     use crate::contract::decode_document;
 
     fn resources() -> VodResources {
-        VodResources {
-            stack_name: Some("vod".into()),
-            stack_id: None,
-            stack_status: None,
-            solution_version: None,
-            generation: None,
-            region: "us-east-1".into(),
-            source_bucket: "src".into(),
-            destination_bucket: None,
-            table: "vod".into(),
-            topic_arn: "arn:aws:sns:us-east-1:123456789012:vod".into(),
-            topic_arn_from: crate::aws::discovery::Origin::StackOutput,
-            cloudfront_domain: None,
-            workflow_trigger: None,
-            enable_sns: None,
-            frame_capture: None,
-            enable_media_package: None,
-            stack_queue_url: None,
-            overridden: Vec::new(),
-        }
+        VodResources::sample("vod")
     }
 
     fn record(id: i64, state: UploadState) -> UploadRecord {
-        UploadRecord {
-            id,
-            file_path: PathBuf::from("/v/a.mp4"),
-            original_name: "a.mp4".into(),
-            file: FileIdentity {
-                size: 10,
-                modified_ns: 0,
-                fingerprint: String::new(),
-            },
-            target: UploadTarget {
-                endpoint_url: None,
-                region: "us-east-1".into(),
-                profile: None,
-                bucket: "src".into(),
-                key: format!("uploads/{id}/a.mp4"),
-                part_size: 10,
-                part_count: 1,
-                multipart: false,
-                metadata_document: None,
-            },
-            upload_id: None,
-            state,
-            error: None,
-            created_at: 0,
-            updated_at: 0,
-            completed_at: None,
-        }
+        UploadRecord::sample(id, state, 10)
     }
 
     #[test]

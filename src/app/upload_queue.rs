@@ -247,37 +247,9 @@ impl UploadQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::upload::journal::{FileIdentity, UploadTarget};
-    use std::path::PathBuf;
 
     fn record(id: i64, state: UploadState) -> UploadRecord {
-        UploadRecord {
-            id,
-            file_path: PathBuf::from("/videos/a.mp4"),
-            original_name: "a.mp4".into(),
-            file: FileIdentity {
-                size: 100,
-                modified_ns: 0,
-                fingerprint: String::new(),
-            },
-            target: UploadTarget {
-                endpoint_url: None,
-                region: "us-east-1".into(),
-                profile: None,
-                bucket: "src".into(),
-                key: "uploads/x/a.mp4".into(),
-                part_size: 100,
-                part_count: 1,
-                multipart: false,
-                metadata_document: None,
-            },
-            upload_id: None,
-            state,
-            error: None,
-            created_at: 0,
-            updated_at: 0,
-            completed_at: None,
-        }
+        UploadRecord::sample(id, state, 100)
     }
 
     #[test]
@@ -335,7 +307,7 @@ mod tests {
         queue.queued(
             &[],
             vec![Refusal {
-                path: PathBuf::from("/x/notes.txt"),
+                path: std::path::PathBuf::from("/x/notes.txt"),
                 reason: "is not a video".into(),
             }],
             vec![],

@@ -351,6 +351,33 @@ async fn resolve_topic_arn(
         .map(|arn| (arn, Origin::StackId))
 }
 
+#[cfg(test)]
+impl VodResources {
+    /// A connected v6 deployment named `stack` in us-east-1 (source bucket `src`), for unit tests.
+    pub(crate) fn sample(stack: &str) -> Self {
+        Self {
+            stack_name: Some(stack.into()),
+            stack_id: None,
+            stack_status: None,
+            solution_version: Some("v6.1.13".into()),
+            generation: None,
+            region: "us-east-1".into(),
+            source_bucket: "src".into(),
+            destination_bucket: None,
+            table: stack.into(),
+            topic_arn: format!("arn:aws:sns:us-east-1:123456789012:{stack}"),
+            topic_arn_from: Origin::StackOutput,
+            cloudfront_domain: None,
+            workflow_trigger: None,
+            enable_sns: Some(true),
+            frame_capture: None,
+            enable_media_package: None,
+            stack_queue_url: None,
+            overridden: Vec::new(),
+        }
+    }
+}
+
 /// One deployment of the solution found in a region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SolutionStack {

@@ -250,7 +250,7 @@ fn monitor_indicator(ui: &mut egui::Ui, monitor: &MonitorState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::discovery::{Origin, VodResources};
+    use crate::aws::discovery::VodResources;
     use crate::aws::engine::{Event, JobsPage};
     use crate::contract::decode_document;
 
@@ -279,26 +279,7 @@ mod tests {
 
     fn connected() -> AppState {
         let mut state = AppState::default();
-        state.apply(Event::Connected(Box::new(VodResources {
-            stack_name: Some("vod".into()),
-            stack_id: None,
-            stack_status: None,
-            solution_version: None,
-            generation: None,
-            region: "us-east-1".into(),
-            source_bucket: "src".into(),
-            destination_bucket: None,
-            table: "vod".into(),
-            topic_arn: "arn:aws:sns:us-east-1:123456789012:vod".into(),
-            topic_arn_from: Origin::StackOutput,
-            cloudfront_domain: None,
-            workflow_trigger: None,
-            enable_sns: None,
-            frame_capture: None,
-            enable_media_package: None,
-            stack_queue_url: None,
-            overridden: Vec::new(),
-        })));
+        state.apply(Event::Connected(Box::new(VodResources::sample("vod"))));
         state
     }
 

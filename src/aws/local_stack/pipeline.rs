@@ -586,42 +586,40 @@ async fn put_record(shared: &Shared, record: &Record) -> Result<(), String> {
         .map_err(|e| sdk_error::describe(&e))
 }
 
-async fn get_object_bytes(
-    clients: &AwsClients,
-    bucket: &str,
-    key: &str,
-) -> Result<Vec<u8>, String> {
-    let object = clients
+/// GetObject's body, for both readers below.
+async fn get_object(clients: &AwsClients, bucket: &str, key: &str) -> Result<ByteStream, String> {
+    clients
         .s3
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| sdk_error::describe(&e))?;
-    object
-        .body
+        .map(|object| object.body)
+        .map_err(|e| sdk_error::describe(&e))
+}
+
+async fn get_object_bytes(
+    clients: &AwsClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    get_object(clients, bucket, key)
+        .await?
         .collect()
         .await
         .map(|data| data.to_vec())
         .map_err(|e| e.to_string())
 }
 
+/// Streams the object to `path` (the source may be larger than memory).
 async fn download(
     clients: &AwsClients,
     bucket: &str,
     key: &str,
     path: &PathBuf,
 ) -> Result<(), String> {
-    let object = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| sdk_error::describe(&e))?;
-    let mut reader = object.body.into_async_read();
+    let mut reader = get_object(clients, bucket, key).await?.into_async_read();
     let mut file = tokio::fs::File::create(path)
         .await
         .map_err(|e| format!("[Errno 5] {e}"))?;

@@ -115,6 +115,40 @@ pub struct UploadRecord {
     pub completed_at: Option<i64>,
 }
 
+#[cfg(test)]
+impl UploadRecord {
+    /// An upload of `/videos/a.mp4` (`size` bytes) to bucket `src`, for unit tests.
+    pub(crate) fn sample(id: i64, state: UploadState, size: u64) -> Self {
+        Self {
+            id,
+            file_path: PathBuf::from("/videos/a.mp4"),
+            original_name: "a.mp4".into(),
+            file: FileIdentity {
+                size,
+                modified_ns: 0,
+                fingerprint: String::new(),
+            },
+            target: UploadTarget {
+                endpoint_url: None,
+                region: "us-east-1".into(),
+                profile: None,
+                bucket: "src".into(),
+                key: format!("uploads/{id}/a.mp4"),
+                part_size: size.max(1),
+                part_count: 1,
+                multipart: false,
+                metadata_document: None,
+            },
+            upload_id: None,
+            state,
+            error: None,
+            created_at: 0,
+            updated_at: 0,
+            completed_at: None,
+        }
+    }
+}
+
 /// A part the server confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartRecord {

@@ -302,7 +302,12 @@ fn footer_row(ui: &mut egui::Ui, state: &AppState, jobs: usize) -> bool {
     }
     match state.catalogue {
         CatalogueState::Loaded { more: false } => {
-            ui.label(RichText::new(format!("All {jobs} jobs loaded")).weak());
+            let text = if jobs == 1 {
+                "1 job loaded".to_owned()
+            } else {
+                format!("All {jobs} jobs loaded")
+            };
+            ui.label(RichText::new(text).weak());
         }
         _ => {
             ui.spinner();

@@ -467,7 +467,28 @@ pub struct OutputDetail {
     pub height: Option<u32>,
 }
 
-fn event_envelope(context: &StackContext, job_id: &str, time: &str, detail: Value) -> Value {
+/// A MediaConvert "Job State Change" event: the EventBridge envelope and the detail fields every
+/// status has, with the status's own fields (`extra`, an object) added to the detail.
+fn job_event(
+    context: &StackContext,
+    guid: &str,
+    job_id: &str,
+    time: &str,
+    epoch_ms: u64,
+    status: &str,
+    extra: Value,
+) -> Value {
+    let mut detail = json!({
+        "timestamp": epoch_ms,
+        "accountId": context.account_id,
+        "queue": format!("arn:aws:mediaconvert:{}:{}:queues/Default", context.region, context.account_id),
+        "jobId": job_id,
+        "status": status,
+        "userMetadata": {"guid": guid, "workflow": context.stack_name},
+    });
+    if let (Some(detail), Value::Object(extra)) = (detail.as_object_mut(), extra) {
+        detail.extend(extra);
+    }
     json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -514,19 +535,14 @@ pub fn complete_event(
             value
         })
         .collect();
-    event_envelope(
+    job_event(
         context,
+        guid,
         job_id,
         time,
-        json!({
-            "timestamp": epoch_ms,
-            "accountId": context.account_id,
-            "queue": format!("arn:aws:mediaconvert:{}:{}:queues/Default", context.region, context.account_id),
-            "jobId": job_id,
-            "status": "COMPLETE",
-            "userMetadata": {"guid": guid, "workflow": context.stack_name},
-            "outputGroupDetails": groups,
-        }),
+        epoch_ms,
+        "COMPLETE",
+        json!({"outputGroupDetails": groups}),
     )
 }
 
@@ -540,20 +556,14 @@ pub fn error_event(
     error_code: u32,
     error_message: &str,
 ) -> Value {
-    event_envelope(
+    job_event(
         context,
+        guid,
         job_id,
         time,
-        json!({
-            "timestamp": epoch_ms,
-            "accountId": context.account_id,
-            "queue": format!("arn:aws:mediaconvert:{}:{}:queues/Default", context.region, context.account_id),
-            "jobId": job_id,
-            "status": "ERROR",
-            "userMetadata": {"guid": guid, "workflow": context.stack_name},
-            "errorCode": error_code,
-            "errorMessage": error_message,
-        }),
+        epoch_ms,
+        "ERROR",
+        json!({"errorCode": error_code, "errorMessage": error_message}),
     )
 }
 

@@ -624,20 +624,8 @@ async fn an_encoder_failure_is_an_encoding_error_with_the_tools_text() {
     std::fs::set_permissions(&fake, permissions).expect("chmod");
     let clip = generate_clip(dir.path(), "fine.mp4", "320x240", 1, true);
 
-    let mut cmd = common::vodesk_bin();
-    cmd.args(["local-stack", "--json"])
-        .env("VODESK_FFMPEG", &fake)
-        .env_remove("VODESK_STACK")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
-        && let Ok(python) = find_python()
-    {
-        cmd.env(vodesk::aws::emulator::PYTHON_ENV, python);
-    }
+    let mut cmd = common::local_stack_command(&[]);
+    cmd.env("VODESK_FFMPEG", &fake);
     let mut child = cmd.spawn().expect("start vodesk local-stack");
     let mut line = String::new();
     std::io::BufRead::read_line(

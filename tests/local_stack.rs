@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -141,19 +140,7 @@ fn wait_with_timeout(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
-    let mut cmd = common::vodesk_bin();
-    cmd.args(["local-stack", "--port", "0", "--json"])
-        .env_remove("VODESK_STACK")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
-        && let Ok(python) = find_python()
-    {
-        cmd.env(vodesk::aws::emulator::PYTHON_ENV, python);
-    }
+    let mut cmd = common::local_stack_command(&["--port", "0"]);
     let mut child = cmd.spawn().expect("start vodesk local-stack");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();

@@ -74,6 +74,27 @@ pub fn vodesk_bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_vodesk"))
 }
 
+/// `vodesk local-stack --json …extra` with nothing of the host's connection settings, its output
+/// piped, and the emulator's Python passed on when this process knows it.
+pub fn local_stack_command(extra: &[&str]) -> std::process::Command {
+    use std::process::Stdio;
+    let mut cmd = vodesk_bin();
+    cmd.args(["local-stack", "--json"])
+        .args(extra)
+        .env_remove("VODESK_STACK")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
+        && let Ok(python) = find_python()
+    {
+        cmd.env(vodesk::aws::emulator::PYTHON_ENV, python);
+    }
+    cmd
+}
+
 /// `vodesk` with the emulator's connection settings in its environment, and nothing from the host's.
 pub fn vodesk_against(endpoint: &str) -> std::process::Command {
     let mut cmd = vodesk_bin();

@@ -396,15 +396,6 @@ impl JobBook {
     }
 }
 
-/// Whether a URL from a record may be opened (in a browser or player): only `http://` and
-/// `https://`. Records also carry `s3://` URIs, and a metadata override could plant anything.
-pub fn is_openable_url(url: &str) -> bool {
-    let url = url.trim_start();
-    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-    matches!(scheme, Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
-        && !url.chars().any(char::is_control)
-}
-
 /// Copies into `target` the fields it lacks and `source` has (an Ingest message knows srcVideo, a
 /// Complete message has no srcMediainfo, an Error message has neither).
 fn fill_missing(target: &mut JobRecord, source: &JobRecord) {
@@ -571,6 +562,8 @@ mod tests {
                 size: 1,
                 modified_ns: 0,
                 fingerprint: "00".into(),
+                device: 0,
+                inode: 0,
             },
             target: UploadTarget {
                 endpoint_url: None,
@@ -593,6 +586,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             completed_at,
+            commit: None,
         }
     }
 
@@ -658,21 +652,6 @@ mod tests {
             complete.hls_url()
         );
         assert_eq!(book.jobs().len(), 1);
-    }
-
-    #[test]
-    fn only_web_urls_are_openable() {
-        assert!(is_openable_url("https://d1.cloudfront.net/a/b.m3u8"));
-        assert!(is_openable_url("HTTP://host/x"));
-        for bad in [
-            "s3://bucket/key.m3u8",
-            "file:///etc/passwd",
-            "javascript:alert(1)",
-            "https://host/a\nb",
-            "d1.cloudfront.net/a.m3u8",
-        ] {
-            assert!(!is_openable_url(bad), "{bad}");
-        }
     }
 
     #[test]

@@ -76,6 +76,8 @@ fn completed_upload(journal: &Journal, bucket: &str, key: &str) {
                 size: 1,
                 modified_ns: 0,
                 fingerprint: "00".into(),
+                device: 0,
+                inode: 0,
             },
             &UploadTarget {
                 endpoint_url: None,

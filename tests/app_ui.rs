@@ -39,7 +39,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::path::PathBuf;
 
-use vodesk::app::state::{AppState, CatalogueState, ConnectionState};
+use vodesk::app::desktop::Desktop;
+use vodesk::app::state::{AppState, CatalogueState, ConnectionState, UiAction};
 use vodesk::app::views::details::DetailsAction;
 use vodesk::aws::discovery::{Origin, SolutionStack, VodResources};
 use vodesk::aws::engine::Command;
@@ -61,23 +62,57 @@ fn now() -> SystemTime {
 
 /// The window as eframe runs it: `draw_for_test` on the root `Ui` of the whole viewport, the way
 /// the app's `eframe::App::ui` draws (egui_kittest's plain-`Ui` harness would add a margin). What the
-/// user does is applied to the state, as the app does; the commands it yields (for the engine) and
-/// the details panel's actions are recorded for the tests to check.
+/// user does is applied to the state, and the details panel's actions are carried out by the app's
+/// own `perform_details_action` with a stand-in desktop, as the app does; the commands it yields
+/// (for the engine), the details panel's actions and what reached the desktop are recorded for the
+/// tests to check.
 struct Window {
     state: AppState,
     commands: Vec<Command>,
     details: Vec<DetailsAction>,
+    desktop: FakeDesktop,
 }
 
 impl eframe::App for Window {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
         let out = vodesk::app::draw_for_test(ui, &mut self.state, now());
         for action in out.actions {
             let commands = self.state.apply(action);
             self.commands.extend(commands);
         }
-        self.details.extend(out.details);
+        for action in out.details {
+            self.details.push(action.clone());
+            let commands = vodesk::app::perform_details_action(
+                &ctx,
+                &mut self.state,
+                &mut self.desktop,
+                action,
+            );
+            self.commands.extend(commands);
+        }
     }
+}
+
+/// Stands in for the desktop: records the URLs handed to a media player.
+#[derive(Default)]
+struct FakeDesktop {
+    played: Vec<String>,
+}
+
+impl Desktop for FakeDesktop {
+    fn pick_videos(&mut self) {}
+
+    fn picked(&mut self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    fn open_in_player(&mut self, url: &str) -> Result<String, String> {
+        self.played.push(url.to_owned());
+        Ok("a test player".into())
+    }
+
+    fn notify(&mut self, _title: &str, _body: &str) {}
 }
 
 /// Frames enough for the table's auto-sized columns to settle. A fixed count, not `run()`: the
@@ -98,6 +133,7 @@ fn harness_with_theme(state: AppState, theme: egui::Theme) -> Harness<'static, W
             state,
             commands: Vec::new(),
             details: Vec::new(),
+            desktop: FakeDesktop::default(),
         })
 }
 
@@ -458,6 +494,90 @@ fn selecting_a_job_shows_its_media_info_and_links_and_copy_fills_the_clipboard()
             .details
             .contains(&DetailsAction::OpenInPlayer(hls.to_owned()))
     );
+    assert_eq!(harness.state().desktop.played, [hls]);
+    harness.run_steps(1);
+    harness.get_by_label("Opened the HLS stream with a test player.");
+}
+
+/// The URLs a browser was asked to open in the last frame.
+fn opened_urls(harness: &Harness<'static, Window>) -> Vec<String> {
+    harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::OpenUrl(open) => Some(open.url.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Anyone who can write the table, the topic or a metadata file controls a job's URLs: a value a
+/// player would read as an option, or a scheme other than https, reaches neither the player nor the
+/// browser, and the window says why.
+#[test]
+fn hostile_links_reach_neither_a_player_nor_the_browser() {
+    let mut hostile = record("dynamodb-item-complete.json");
+    hostile.outputs.hls_url = Some("--input-ipc-server=/tmp/x".into());
+    hostile.outputs.mp4_urls = vec!["file:///etc/passwd".into(), "steam://run/1".into()];
+    let dash = hostile
+        .outputs
+        .dash_url
+        .clone()
+        .expect("the fixture has a DASH URL");
+    let mut state = AppState::default();
+    state.apply(Event::Connected(Box::new(resources())));
+    state.apply(Event::Jobs(Box::new(JobsPage {
+        records: vec![hostile],
+        uploads: vec![],
+        warnings: vec![],
+        more: false,
+        read_at: now(),
+    })));
+    let first = state.row(0).map(|(index, _)| index);
+    state.apply(UiAction::Select(first));
+    let mut harness = harness(state);
+    harness.run_steps(SETTLE);
+
+    harness.get_by_label("▶ Open in player").click();
+    harness.run_steps(1);
+    assert!(
+        harness.state().desktop.played.is_empty(),
+        "handed to the player: {:?}",
+        harness.state().desktop.played
+    );
+    let refused_option = "vodesk refused to open this link: it starts with \"-\", which a program would read as an option";
+    assert_eq!(
+        harness.state().state.notices.last().map(String::as_str),
+        Some(refused_option)
+    );
+    harness.run_steps(1);
+    harness.get_by_label(refused_option);
+
+    // The Open buttons, in the order of the rows: HLS, DASH, CMAF HLS, CMAF DASH, MSS, MP4 1, MP4 2.
+    let open = |harness: &mut Harness<'static, Window>, row: usize| {
+        harness.get_all_by_label("Open").nth(row).unwrap().click();
+        harness.run_steps(1);
+        opened_urls(harness)
+    };
+    assert_eq!(open(&mut harness, 0), Vec::<String>::new());
+    assert_eq!(
+        harness.state().state.notices.last().map(String::as_str),
+        Some(refused_option)
+    );
+    for (row, scheme) in [(5, "file"), (6, "steam")] {
+        assert_eq!(open(&mut harness, row), Vec::<String>::new(), "{scheme}");
+        assert_eq!(
+            harness.state().state.notices.last().cloned(),
+            Some(format!(
+                "vodesk refused to open this link: its scheme is \"{scheme}\": only https links are opened"
+            ))
+        );
+    }
+    // A sound link of the same job still opens (so the checks above could have seen one).
+    assert_eq!(open(&mut harness, 1), [dash]);
+    assert!(harness.state().desktop.played.is_empty());
 }
 
 /// A file dropped on the window, as the windowing integration hands it to egui.
@@ -483,6 +603,8 @@ fn upload_record(id: i64, name: &str, size: u64) -> UploadRecord {
             size,
             modified_ns: 0,
             fingerprint: String::new(),
+            device: 0,
+            inode: 0,
         },
         target: UploadTarget {
             endpoint_url: None,
@@ -501,5 +623,6 @@ fn upload_record(id: i64, name: &str, size: u64) -> UploadRecord {
         created_at: 0,
         updated_at: 0,
         completed_at: None,
+        commit: None,
     }
 }

@@ -355,3 +355,88 @@ async fn watch_in_text_mode_prints_lines_and_cleans_up_on_ctrl_c() {
     assert!(child.wait().unwrap().success());
     assert_eq!(vodesk_queue_urls(&emu.clients).await, Vec::<String>::new());
 }
+
+/// Issue 12: values from the table and the topic reach the terminal with their escape sequences made
+/// visible (`\u{1b}`), in `list`, `show` and `watch`; none of their ESC bytes does.
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_from_the_table_and_topic_never_reach_the_terminal() {
+    const HOSTILE: &str = "uploads/\x1b]0;pwned\x07clip\x1b[2J\u{9b}31m\u{202e}4pm.mp4";
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-stack").await;
+    let data = tempfile::tempdir().unwrap();
+    let guid = "77777777-2222-4333-8444-555555555555";
+    let item = serde_json::json!({
+        "guid": {"S": guid},
+        "startTime": {"S": vodesk::time::format_iso8601(std::time::SystemTime::now())},
+        "workflowStatus": {"S": "Error"},
+        "workflowErrorAt": {"S": "Encoding\x1b[1A"},
+        "errorMessage": {"S": format!("Unable to open input file [{HOSTILE}]")},
+        "srcBucket": {"S": stack.source_bucket},
+        "srcVideo": {"S": HOSTILE},
+    });
+    put_item_json(&emu.clients, &stack.table, &item).await;
+    let vodesk = |args: &[&str]| {
+        let mut cmd = vodesk_against(&emu.endpoint);
+        cmd.env("VODESK_DATA_DIR", data.path())
+            .args(["--stack", "vod-stack"])
+            .args(args);
+        cmd.output().unwrap()
+    };
+    for args in [&["list"][..], &["show", guid]] {
+        let out = vodesk(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        for output in [&text, &String::from_utf8_lossy(&out.stderr).into_owned()] {
+            assert!(
+                !output.contains('\x1b'),
+                "{args:?} printed an ESC: {output:?}"
+            );
+            assert!(
+                !output.contains('\u{9b}'),
+                "{args:?} printed a CSI: {output:?}"
+            );
+            assert!(!output.contains('\u{202e}'), "{args:?}: {output:?}");
+        }
+        // The value still reads, with the escapes visible.
+        assert!(
+            text.contains("uploads/\\u{1b}]0;pwned\\u{7}clip\\u{1b}[2J"),
+            "{args:?}: {text}"
+        );
+    }
+    // --json is escaped by serde and keeps the exact value.
+    let json = vodesk(&["show", guid, "--json"]);
+    let shown: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(shown["src_video"], HOSTILE);
+
+    // watch, in text mode, on an Error published to the topic.
+    let mut child = vodesk_against(&emu.endpoint)
+        .args(["--stack", "vod-stack", "watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    assert!(ready.starts_with("Watching vod-stack"), "{ready}");
+    let message = serde_json::json!({
+        "guid": "88888888-2222-4333-8444-555555555555",
+        "workflowStatus": "Error",
+        "workflowErrorAt": "Encoding",
+        "errorMessage": format!("Unable to open input file [{HOSTILE}]"),
+        "errorDetails": "https://console.aws.amazon.com/mediaconvert/home",
+    });
+    publish(&emu, &stack.topic_arn, &message.to_string()).await;
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(!line.contains('\x1b'), "watch printed an ESC: {line:?}");
+    assert!(!line.contains('\u{9b}'), "watch printed a CSI: {line:?}");
+    assert!(line.contains("\\u{1b}]0;pwned"), "{line}");
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

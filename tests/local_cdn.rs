@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use reqwest::{Method, StatusCode};
 
-use vodesk::aws::local_stack::cdn::{CdnError, CdnListener, LocalCdn};
+use vodesk::aws::local_stack::cdn::{CdnError, CdnLimits, CdnListener, LocalCdn};
 
 const BUCKET: &str = "vod-local-destination";
 const GUID: &str = "3f4e5d6c-7b8a-4912-8a0b-1c2d3e4f5a6b";
@@ -517,4 +517,104 @@ async fn ffprobe_reads_hls_through_it() {
         lines.iter().all(|l| *l == "h264,320,240"),
         "{stdout}\n{stderr}"
     );
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `limit`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    match tokio::time::timeout(limit, stream.read_to_end(&mut received)).await {
+        Ok(_) => Some(received),
+        Err(_) => None,
+    }
+}
+
+/// Issue 12: a client that sends half a request line and then nothing is disconnected once the header
+/// read timeout (10 s) has passed, instead of holding its connection for ever.
+#[tokio::test]
+async fn a_client_that_stalls_mid_request_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let served = serve(&[(&digits_key(), DIGITS.to_vec())]).await;
+    let address = served.cdn.domain().to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    stalled
+        .write_all(b"GET /abc HT")
+        .await
+        .expect("half a line");
+    let started = std::time::Instant::now();
+    let answer = read_until_closed(&mut stalled, Duration::from_secs(20)).await;
+    assert!(
+        answer.is_some(),
+        "still connected after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // The server itself still answers others.
+    assert_eq!(
+        served
+            .get(&format!("/{}", digits_key()), &[])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// Issue 12: beyond `max_connections`, a new connection waits until one of the open ones ends.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = common::fresh_emulator().await;
+    let s3 = emulator.clients.s3.clone();
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(digits_key())
+        .body(ByteStream::from_static(DIGITS))
+        .send()
+        .await
+        .expect("put");
+    let limits = CdnLimits {
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: 2,
+    };
+    let cdn =
+        CdnListener::bind(0)
+            .await
+            .expect("bind")
+            .serve_with_limits(s3, BUCKET.to_owned(), limits);
+    let address = cdn.domain().to_owned();
+    let first = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("first");
+    let _second = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("second");
+    let mut third = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("third");
+    let request = format!(
+        "GET /{} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
+        digits_key()
+    );
+    third.write_all(request.as_bytes()).await.expect("request");
+    let mut buffer = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_secs(1), third.read(&mut buffer)).await;
+    assert!(early.is_err(), "served beyond the limit: {early:?}");
+    drop(first);
+    let answer = read_until_closed(&mut third, Duration::from_secs(10))
+        .await
+        .expect("served once a slot is free");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.ends_with("0123456789"), "{answer}");
 }

@@ -706,3 +706,122 @@ async fn an_encoder_failure_is_an_encoding_error_with_the_tools_text() {
         "{log}"
     );
 }
+
+/// Issue 12, defect 10: an uploaded HLS playlist is never probed or encoded, so its entries (a file of
+/// this machine, a loopback URL) are never read; the workflow ends in Error saying why. The same
+/// playlist under a video's name is refused too.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uploaded_playlist_is_refused_and_its_entries_are_never_read() {
+    let (local, clients) = start_local_stack(OutputGroups::HlsOnly).await;
+    let resources = local.resources().clone();
+    let watch = watch_topic(&clients, &resources.topic_arn).await;
+    // A loopback server that only counts the connections made to it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let playlist = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:10.0,\n/etc/passwd\n#EXTINF:10.0,\nhttp://127.0.0.1:{port}/x.ts\n#EXT-X-ENDLIST\n"
+    );
+    let keys = ["uploads/show.m3u8", "uploads/renamed-playlist.mp4"];
+    for key in keys {
+        clients
+            .s3
+            .put_object()
+            .bucket(&resources.source_bucket)
+            .key(key)
+            .body(ByteStream::from(playlist.clone().into_bytes()))
+            .send()
+            .await
+            .expect("put the playlist");
+    }
+    let mut errors = Vec::new();
+    for _ in keys {
+        let messages = messages_until(
+            &clients,
+            &watch,
+            &["Error", "Complete"],
+            Duration::from_secs(120),
+        )
+        .await;
+        errors.push(messages.last().expect("terminal").clone());
+    }
+    let mut guids = BTreeSet::new();
+    for error in &errors {
+        assert_eq!(error["workflowStatus"], "Error", "{error:#?}");
+        assert_eq!(
+            error["workflowErrorAt"], "vod-local-mediainfo",
+            "{error:#?}"
+        );
+        let message = error["errorMessage"].as_str().expect("a message");
+        assert!(
+            message.contains("does not read HLS playlist inputs")
+                && message.contains("could point anywhere")
+                && message.contains("MediaConvert on AWS does read them"),
+            "{message}"
+        );
+        let guid = error["guid"].as_str().expect("guid");
+        // The error handler's sparse item: the workflow stopped before its Ingest write, unprobed.
+        let item = get_item(&clients, &resources.table, guid).await;
+        assert_eq!(item["workflowStatus"], "Error");
+        assert!(item.get("srcMediainfo").is_none(), "{item:#?}");
+        guids.insert(guid.to_owned());
+        // Nothing was written for it, and certainly not the local file's content.
+        let destination = resources.destination_bucket.clone().expect("destination");
+        let listed = clients
+            .s3
+            .list_objects_v2()
+            .bucket(&destination)
+            .prefix(format!("{guid}/"))
+            .send()
+            .await
+            .expect("list outputs");
+        let passwd = std::fs::read("/etc/passwd").unwrap_or_default();
+        let first_line = passwd.split(|b| *b == b'\n').next().unwrap_or_default();
+        for object in listed.contents() {
+            let key = object.key().expect("a key");
+            let body = clients
+                .s3
+                .get_object()
+                .bucket(&destination)
+                .key(key)
+                .send()
+                .await
+                .expect("get")
+                .body
+                .collect()
+                .await
+                .expect("body")
+                .to_vec();
+            assert!(
+                first_line.is_empty() || !body.windows(first_line.len()).any(|w| w == first_line),
+                "{key} holds /etc/passwd"
+            );
+        }
+        assert_eq!(
+            listed.contents().len(),
+            0,
+            "outputs were written for {guid}"
+        );
+    }
+    assert_eq!(
+        guids.len(),
+        keys.len(),
+        "one workflow per upload: {errors:#?}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a playlist entry was fetched"
+    );
+    server.abort();
+}

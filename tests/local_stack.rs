@@ -223,3 +223,50 @@ async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
         .await;
     assert!(answer.is_err(), "the emulator still answers at {endpoint}");
 }
+
+/// Issue 12, defect 9: a `.venv/bin/python` in the directory `vodesk local-stack` is run from is never
+/// run; only `$VODESK_EMULATOR_PYTHON` or vodesk's own install locations are.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_planted_in_the_current_directory_is_never_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("planted-python-ran");
+    let planted = dir.path().join(".venv/bin/python");
+    std::fs::create_dir_all(planted.parent().expect("a parent")).expect("mkdir .venv/bin");
+    std::fs::write(
+        &planted,
+        format!("#!/bin/sh\necho ran > '{}'\nexit 1\n", marker.display()),
+    )
+    .expect("plant a python");
+    let mut permissions = std::fs::metadata(&planted).expect("metadata").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&planted, permissions).expect("chmod");
+
+    let mut cmd = common::local_stack_command(&[]);
+    cmd.env_remove(vodesk::aws::emulator::PYTHON_ENV)
+        .env("VODESK_DATA_DIR", dir.path().join("data"))
+        .current_dir(dir.path());
+    let mut child = cmd.spawn().expect("start vodesk local-stack");
+    // Either it starts with the installed emulator (a settings line) or it says none is installed;
+    // both come after the moment the planted one would have run.
+    let mut line = String::new();
+    let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    if wait_with_timeout(&mut child, Duration::from_secs(30)).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+    }
+    assert!(
+        !marker.exists(),
+        "vodesk ran the .venv/bin/python of the current directory: {stderr}"
+    );
+    if line.is_empty() {
+        // Nothing installed on this machine: the message names where vodesk looked.
+        assert!(stderr.contains("looked for"), "{stderr}");
+    }
+}

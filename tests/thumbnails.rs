@@ -1,14 +1,22 @@
 //! Thumbnail fetching (`vodesk::aws::thumbnails`) end to end against the local stack's "CloudFront" and
 //! the moto emulator: contract URLs with raw spaces and non-ASCII fetched and downscaled, the disk
-//! cache, non-images, missing keys, and the S3 fallback when the distribution cannot be used.
+//! cache, non-images, missing keys, the S3 fallback when the distribution cannot be used, and that
+//! nothing is requested from any other host (a planted URL, a redirect away from the distribution).
+//! Other hosts are small loopback servers on their own ports: the stack's domain is `127.0.0.1:PORT`,
+//! so another port is another host.
 
 mod common;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use aws_sdk_s3::primitives::ByteStream;
 use image::{ImageFormat, RgbImage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use vodesk::aws::local_stack::cdn::{CdnListener, LocalCdn};
-use vodesk::aws::thumbnails::{ThumbnailError, ThumbnailFetcher};
+use vodesk::aws::thumbnails::{Thumbnail, ThumbnailError, ThumbnailFetcher};
 
 const BUCKET: &str = "vod-local-destination";
 const KEY: &str =
@@ -73,12 +81,99 @@ fn frame_jpeg() -> Vec<u8> {
     out
 }
 
-fn fetcher(cache: Option<&std::path::Path>) -> ThumbnailFetcher {
-    ThumbnailFetcher::new(
-        reqwest::Client::new(),
-        cache.map(|p| p.to_path_buf()),
-        10 * 1024 * 1024,
-    )
+/// A fetcher for the stack whose CloudFront domain is `cdn` (`127.0.0.1:PORT` for the local one).
+fn fetcher(cdn: Option<&str>, cache: Option<&std::path::Path>) -> ThumbnailFetcher {
+    ThumbnailFetcher::new(cdn, cache.map(|p| p.to_path_buf()), 10 * 1024 * 1024)
+}
+
+/// What a [`TinyServer`] answers: status, extra headers, body.
+type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
+/// A loopback HTTP/1.1 server answering each request with `reply(path)`, counting the connections
+/// made to it. Stops when dropped.
+struct TinyServer {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TinyServer {
+    async fn start(reply: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().expect("the bound address");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        let reply = Arc::new(reply);
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let (status, headers, body) = reply(&path);
+                    let mut out = format!(
+                        "HTTP/1.1 {status} Test\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        body.len()
+                    );
+                    for (name, value) in headers {
+                        out.push_str(&format!("{name}: {value}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    let _ = stream.write_all(out.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        TinyServer {
+            addr,
+            connections,
+            task,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, as a `CloudFrontDomainName`.
+    fn domain(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}/{path}", self.addr)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TinyServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Another host that would happily serve a thumbnail for any path.
+async fn foreign_host() -> TinyServer {
+    let jpeg = frame_jpeg();
+    TinyServer::start(move |_| {
+        (
+            200,
+            vec![("Content-Type", "image/jpeg".into())],
+            jpeg.clone(),
+        )
+    })
+    .await
 }
 
 #[tokio::test]
@@ -86,7 +181,7 @@ async fn a_contract_url_is_fetched_downscaled_and_cached() {
     let stack = stack().await;
     stack.put(KEY, frame_jpeg()).await;
     let cache = tempfile::tempdir().expect("a temp dir");
-    let fetcher = fetcher(Some(cache.path()));
+    let fetcher = fetcher(Some(stack.cdn.domain()), Some(cache.path()));
     let url = stack.url(KEY);
     assert!(url.contains("Año Nuevo"), "the URL is raw: {url}");
 
@@ -116,7 +211,10 @@ async fn a_contract_url_is_fetched_downscaled_and_cached() {
     let cached = fetcher.load(&url, 96).await.expect("served from the cache");
     assert_eq!(cached, thumb);
     // A fetcher without a cache really does go to the network (so the check above means something).
-    let err = self::fetcher(None).load(&url, 96).await.unwrap_err();
+    let err = self::fetcher(Some(stack.cdn.domain()), None)
+        .load(&url, 96)
+        .await
+        .unwrap_err();
     assert_eq!(err, ThumbnailError::Status(404));
     assert_eq!(err.to_string(), "the thumbnail server answered 404");
 }
@@ -128,7 +226,10 @@ async fn a_non_image_is_named() {
     stack
         .put(key, b"<Error><Code>AccessDenied</Code></Error>".to_vec())
         .await;
-    let err = fetcher(None).load(&stack.url(key), 96).await.unwrap_err();
+    let err = fetcher(Some(stack.cdn.domain()), None)
+        .load(&stack.url(key), 96)
+        .await
+        .unwrap_err();
     assert_eq!(err, ThumbnailError::NotAnImage);
     assert_eq!(err.to_string(), "not an image");
 }
@@ -136,7 +237,8 @@ async fn a_non_image_is_named() {
 #[tokio::test]
 async fn a_missing_key_is_404_even_with_the_s3_fallback() {
     let stack = stack().await;
-    let fetcher = fetcher(None).with_s3_fallback(stack.s3.clone(), BUCKET.to_owned());
+    let fetcher = fetcher(Some(stack.cdn.domain()), None)
+        .with_s3_fallback(stack.s3.clone(), BUCKET.to_owned());
     let err = fetcher
         .load(&stack.url("g/thumbnails/nowhere +1_thumb.0000000.jpg"), 96)
         .await
@@ -149,16 +251,17 @@ async fn an_unreachable_distribution_falls_back_to_s3() {
     let stack = stack().await;
     let key = "g/thumbnails/Año 100%+#1_thumb.0000000.jpg";
     stack.put(key, frame_jpeg()).await;
-    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-    let url = format!("http://127.0.0.1:9/{key}");
+    // The distribution at port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let cdn = "127.0.0.1:9";
+    let url = format!("http://{cdn}/{key}");
 
-    let err = fetcher(None).load(&url, 96).await.unwrap_err();
+    let err = fetcher(Some(cdn), None).load(&url, 96).await.unwrap_err();
     assert!(
         matches!(err, ThumbnailError::Unreachable(_)),
         "without a fallback: {err:?}"
     );
 
-    let fetcher = fetcher(None).with_s3_fallback(stack.s3.clone(), BUCKET.to_owned());
+    let fetcher = fetcher(Some(cdn), None).with_s3_fallback(stack.s3.clone(), BUCKET.to_owned());
     let thumb = fetcher.load(&url, 96).await.expect("read through S3");
     assert_eq!((thumb.width, thumb.height), (96, 54));
 }
@@ -176,9 +279,111 @@ async fn the_same_literal_key_is_served_through_the_cdn() {
             b"decoy".to_vec(),
         )
         .await;
-    let thumb = fetcher(None)
+    let thumb = fetcher(Some(stack.cdn.domain()), None)
         .load(&stack.url(key), 200)
         .await
         .expect("load through the CDN");
     assert_eq!((thumb.width, thumb.height), (200, 113));
+}
+
+/// The error of a load that must fail (a loaded thumbnail is named by its size, not its pixels).
+fn failed(result: Result<Thumbnail, ThumbnailError>) -> ThumbnailError {
+    match result {
+        Ok(thumb) => panic!("loaded a {}×{} thumbnail", thumb.width, thumb.height),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn a_thumbnail_on_another_host_is_never_requested() {
+    let stack = stack().await;
+    stack.put(KEY, frame_jpeg()).await;
+    let foreign = foreign_host().await;
+    let cdn = stack.cdn.domain().to_owned();
+    // Even with the S3 fallback at hand (the key exists in the bucket): a URL elsewhere is refused.
+    let fetcher = fetcher(Some(&cdn), None).with_s3_fallback(stack.s3.clone(), BUCKET.to_owned());
+
+    let err = failed(fetcher.load(&foreign.url(KEY), 96).await);
+    assert_eq!(
+        err,
+        ThumbnailError::ForeignHost {
+            host: foreign.domain(),
+            cdn: Some(cdn.clone()),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not fetched: the thumbnail is on {}, not on this stack's CloudFront ({cdn})",
+            foreign.domain()
+        )
+    );
+    // Other schemes and remote plain http are refused by the URL check, with the reason.
+    let err = failed(fetcher.load("file:///etc/passwd", 96).await);
+    assert_eq!(
+        err.to_string(),
+        "vodesk refused the thumbnail's URL: its scheme is \"file\": only https links are opened"
+    );
+    assert_eq!(foreign.connections(), 0, "the other host was contacted");
+
+    // The stack's own URL still loads, from the distribution.
+    let thumb = fetcher
+        .load(&stack.url(KEY), 96)
+        .await
+        .expect("load from the CDN");
+    assert_eq!((thumb.width, thumb.height), (96, 54));
+
+    // When the stack's CloudFront domain is not known, no URL is fetched over HTTP.
+    let err = failed(self::fetcher(None, None).load(&foreign.url(KEY), 96).await);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not fetched: the thumbnail is on {}, not on this stack's CloudFront (its domain is not known)",
+            foreign.domain()
+        )
+    );
+    assert_eq!(foreign.connections(), 0, "the other host was contacted");
+}
+
+#[tokio::test]
+async fn a_redirect_away_from_the_distribution_is_not_followed() {
+    let foreign = foreign_host().await;
+    let elsewhere = foreign.url("stolen.jpg");
+    let jpeg = frame_jpeg();
+    // The stack's distribution: redirects within itself are fine, one to another host is not.
+    let distribution = TinyServer::start(move |path| match path {
+        "/away.jpg" => (302, vec![("Location", elsewhere.clone())], Vec::new()),
+        "/moved.jpg" => (301, vec![("Location", "/g/real.jpg".into())], Vec::new()),
+        "/g/real.jpg" => (
+            200,
+            vec![("Content-Type", "image/jpeg".into())],
+            jpeg.clone(),
+        ),
+        "/loop.jpg" => (302, vec![("Location", "/loop.jpg".into())], Vec::new()),
+        _ => (404, Vec::new(), Vec::new()),
+    })
+    .await;
+    let fetcher = fetcher(Some(&distribution.domain()), None);
+
+    let err = failed(fetcher.load(&distribution.url("away.jpg"), 96).await);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the thumbnail server's redirect was not followed: it leads to another host ({})",
+            foreign.domain()
+        )
+    );
+    assert_eq!(foreign.connections(), 0, "the redirect was followed");
+
+    let thumb = fetcher
+        .load(&distribution.url("moved.jpg"), 96)
+        .await
+        .expect("a redirect within the distribution is followed");
+    assert_eq!((thumb.width, thumb.height), (96, 54));
+
+    let err = failed(fetcher.load(&distribution.url("loop.jpg"), 96).await);
+    assert_eq!(
+        err,
+        ThumbnailError::Redirect("more than 3 redirects".into())
+    );
 }

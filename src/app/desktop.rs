@@ -1,13 +1,16 @@
 //! What the app asks of the desktop and cannot do in a test: the native file dialog, and opening a URL
 //! in a media player. Behind the [`Desktop`] trait so tests stand in for it; [`NativeDesktop`] is the
 //! real one. Neither blocks the UI thread: the dialog runs on its own thread and hands the chosen
-//! files back through a channel (with a repaint), and a player is started, not waited for.
+//! files back through a channel (with a repaint), and a player is started, not waited for. A player
+//! gets only a URL that [`SafeUrl`] accepts, checked again here, and always after `--`, so no value
+//! from a record can reach it as an option.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 
 use crate::aws::upload::naming::VIDEO_SUFFIXES_V53;
+use crate::contract::safe_url::SafeUrl;
 
 /// Wakes the UI after a background answer.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
@@ -18,7 +21,8 @@ pub trait Desktop {
     /// Files picked since the last call (empty when the dialog was cancelled or is still open).
     fn picked(&mut self) -> Vec<PathBuf>;
     /// Opens `url` in a media player (mpv, VLC, ffplay… whichever is installed), else the system's
-    /// handler. Returns what was used, or why nothing could be.
+    /// handler. Returns what was used, or why nothing could be. The app passes only URLs that
+    /// [`SafeUrl`] accepted; an implementation that starts programs checks again.
     fn open_in_player(&mut self, url: &str) -> Result<String, String>;
     /// Shows a desktop notification; failures (no notification service) are silent.
     fn notify(&mut self, title: &str, body: &str);
@@ -44,8 +48,28 @@ impl NativeDesktop {
     }
 }
 
-/// The players tried in order: each takes a URL as its only argument.
+/// The players tried in order: each takes a URL as its only argument, and `--` before it to end its
+/// options.
 const PLAYERS: [&str; 5] = ["mpv", "vlc", "celluloid", "totem", "ffplay"];
+
+/// `player -- URL`, with no input and its output discarded.
+fn player_command(player: &str, url: &SafeUrl) -> std::process::Command {
+    let mut command = std::process::Command::new(player);
+    command
+        .arg("--")
+        .arg(url.as_str())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// `xdg-open URL`: it takes no `--`, and a [`SafeUrl`] never starts with `-`.
+fn system_handler_command(url: &SafeUrl) -> std::process::Command {
+    let mut command = std::process::Command::new("xdg-open");
+    command.arg(url.as_str());
+    command
+}
 
 impl Desktop for NativeDesktop {
     fn pick_videos(&mut self) {
@@ -101,19 +125,15 @@ impl Desktop for NativeDesktop {
     }
 
     fn open_in_player(&mut self, url: &str) -> Result<String, String> {
+        // The app checked it already; this is where a URL becomes a program's argument, so again.
+        let url = SafeUrl::parse(url)
+            .map_err(|reason| format!("vodesk refused to open this link: {reason}"))?;
         for player in PLAYERS {
-            let started = std::process::Command::new(player)
-                .arg(url)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn();
-            if started.is_ok() {
+            if player_command(player, &url).spawn().is_ok() {
                 return Ok(player.to_owned());
             }
         }
-        std::process::Command::new("xdg-open")
-            .arg(url)
+        system_handler_command(&url)
             .spawn()
             .map(|_| "the system's handler (xdg-open)".to_owned())
             .map_err(|e| {
@@ -122,5 +142,39 @@ impl Desktop for NativeDesktop {
                     PLAYERS.join(", ")
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn players_get_the_url_after_the_end_of_their_options() {
+        let url = SafeUrl::parse("https://d1.cloudfront.net/g/hls/a%20b.m3u8").unwrap();
+        for player in PLAYERS {
+            let command = player_command(player, &url);
+            let args: Vec<_> = command.get_args().collect();
+            assert_eq!(args, ["--", url.as_str()], "{player}");
+        }
+        let handler = system_handler_command(&url);
+        let args: Vec<_> = handler.get_args().collect();
+        assert_eq!(args, [url.as_str()]);
+    }
+
+    #[test]
+    fn the_native_desktop_refuses_what_the_app_should_have() {
+        let mut desktop = NativeDesktop::new(Arc::new(|| {}));
+        for hostile in [
+            "--input-ipc-server=/tmp/x",
+            "file:///etc/passwd",
+            "http://169.254.169.254/latest/meta-data/",
+        ] {
+            let err = desktop.open_in_player(hostile).unwrap_err();
+            assert!(
+                err.starts_with("vodesk refused to open this link: "),
+                "{hostile}: {err}"
+            );
+        }
     }
 }

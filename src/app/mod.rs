@@ -22,6 +22,7 @@ use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
 use crate::aws::engine::{Command, ConnectRequest, Engine, EngineOptions, Event};
 use crate::aws::profiles::{Profile, list_profiles};
+use crate::contract::safe_url::{SafeUrl, UrlRefused};
 use desktop::{Desktop, NativeDesktop};
 use state::{AppState, ConnectionState, UiAction};
 use thumbnails::{ThumbSize, ThumbnailBook};
@@ -272,29 +273,8 @@ impl VodeskApp {
     }
 
     fn details_action(&mut self, ctx: &egui::Context, action: DetailsAction) {
-        match action {
-            DetailsAction::Copied(text) => {
-                let what = if text.starts_with('{') {
-                    "the job as JSON".to_owned()
-                } else {
-                    text
-                };
-                self.act_notice(format!("Copied {what}"));
-            }
-            DetailsAction::Open(url) => {
-                ctx.open_url(egui::OpenUrl::new_tab(
-                    crate::aws::thumbnails::fetchable_url(&url),
-                ));
-            }
-            DetailsAction::OpenInPlayer(url) => {
-                let fetchable = crate::aws::thumbnails::fetchable_url(&url);
-                let message = match self.desktop.open_in_player(&fetchable) {
-                    Ok(player) => format!("Opened the HLS stream with {player}."),
-                    Err(reason) => format!("Could not open a player: {reason}"),
-                };
-                self.act_notice(message);
-            }
-            DetailsAction::Close => self.act(UiAction::Select(None)),
+        for command in perform_details_action(ctx, &mut self.state, self.desktop.as_mut(), action) {
+            self.engine.send(command);
         }
     }
 
@@ -303,6 +283,54 @@ impl VodeskApp {
             self.engine.send(command);
         }
     }
+}
+
+/// Carries out what the details panel asked, as the window does: a copy is reported, and a link is
+/// opened in the browser or handed to a player only once [`SafeUrl`] accepts it (records come from
+/// anyone who can write the table, the topic or a metadata file); a refusal, like a player that
+/// could not start, becomes a notice in the status line. Public so the window's tests run this very
+/// path with a stand-in desktop.
+pub fn perform_details_action(
+    ctx: &egui::Context,
+    state: &mut AppState,
+    desktop: &mut dyn Desktop,
+    action: DetailsAction,
+) -> Vec<Command> {
+    let notice = |state: &mut AppState, message: String| state.apply(Event::Notice { message });
+    match action {
+        DetailsAction::Copied(text) => {
+            let what = if text.starts_with('{') {
+                "the job as JSON".to_owned()
+            } else {
+                text
+            };
+            notice(state, format!("Copied {what}"))
+        }
+        DetailsAction::Open(url) => match SafeUrl::from_contract(&url) {
+            Ok(safe) => {
+                ctx.open_url(egui::OpenUrl::new_tab(safe.as_str()));
+                Vec::new()
+            }
+            Err(reason) => notice(state, refused_link(&url, &reason)),
+        },
+        DetailsAction::OpenInPlayer(url) => {
+            let message = match SafeUrl::from_contract(&url) {
+                Ok(safe) => match desktop.open_in_player(safe.as_str()) {
+                    Ok(player) => format!("Opened the HLS stream with {player}."),
+                    Err(reason) => format!("Could not open a player: {reason}"),
+                },
+                Err(reason) => refused_link(&url, &reason),
+            };
+            notice(state, message)
+        }
+        DetailsAction::Close => state.apply(UiAction::Select(None)),
+    }
+}
+
+/// The status line's words for a link that is not opened (logged with the URL, escaped).
+fn refused_link(url: &str, reason: &UrlRefused) -> String {
+    tracing::warn!(url = ?url, %reason, "refused to open a link from a job record");
+    format!("vodesk refused to open this link: {reason}")
 }
 
 /// Draws one frame of the main window from `state`, as the app does (for tests and screenshots):

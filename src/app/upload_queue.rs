@@ -27,6 +27,10 @@ pub enum EntryState {
         error: String,
     },
     Cancelled,
+    /// Another vodesk process (or window) is sending it: not resumable from here while it does.
+    RunningElsewhere {
+        holder: String,
+    },
 }
 
 impl EntryState {
@@ -203,6 +207,13 @@ impl UploadQueue {
             }
             UploadEvent::Cancelled { .. } => {
                 entry.state = EntryState::Cancelled;
+                entry.bytes_per_second = 0.0;
+                entry.eta = None;
+            }
+            UploadEvent::RunningElsewhere { holder, .. } => {
+                entry.state = EntryState::RunningElsewhere {
+                    holder: holder.clone(),
+                };
                 entry.bytes_per_second = 0.0;
                 entry.eta = None;
             }

@@ -1,6 +1,7 @@
 //! The local AWS emulator: the pinned moto server from the repository's virtualenv, started on a free
-//! loopback port. Tests run against it, and so will `vodesk local-stack`. The launcher script is embedded
-//! in the binary; the emulator stops when this handle is dropped or when its parent process dies.
+//! loopback port. Tests and `vodesk local-stack` run against it. The launcher script is embedded in the
+//! binary; the emulator stops when this handle is dropped or when its parent process dies. The Python
+//! that runs it is looked for only where the user said or where vodesk installs it ([`find_python`]).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -18,9 +19,20 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error(
-        "the local AWS emulator (moto) is not installed: run `scripts/install-emulator` from the vodesk repository, or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed"
+        "the local AWS emulator (moto) is not installed: looked for {}; run `scripts/install-emulator` in the vodesk checkout, or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed",
+        list_paths(.looked)
     )]
-    NotInstalled,
+    NotInstalled { looked: Vec<PathBuf> },
+    #[error(
+        "{PYTHON_ENV} names {}, which is not a file: point it at a Python that has moto[server,cloudformation] installed, or unset it to use the one `scripts/install-emulator` installs",
+        .0.display()
+    )]
+    ChosenPythonMissing(PathBuf),
+    #[error(
+        "{} cannot run the local AWS emulator (moto is not installed in it): run `scripts/install-emulator` in the vodesk checkout, or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed",
+        .0.display()
+    )]
+    MotoMissing(PathBuf),
     #[error("could not start the emulator with {python}: {source}")]
     Spawn {
         python: PathBuf,
@@ -32,6 +44,14 @@ pub enum EmulatorError {
     Reset(String),
 }
 
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 /// A running emulator. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Emulator {
@@ -41,29 +61,43 @@ pub struct Emulator {
     endpoint: String,
 }
 
-/// Finds the Python that runs the emulator: `$VODESK_EMULATOR_PYTHON`, else `.venv/bin/python` in the
-/// current directory or next to the executable's ancestors (a checkout's `target/` binaries).
+/// Finds the Python that runs the emulator, only where the user said or where vodesk installs it:
+/// `$VODESK_EMULATOR_PYTHON`, else [`install_locations`] in order. Never the current directory or a
+/// folder near the executable: a `.venv/bin/python` planted there would run as the user.
 pub fn find_python() -> Result<PathBuf, EmulatorError> {
-    if let Some(path) = std::env::var_os(PYTHON_ENV) {
+    if let Some(path) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(EmulatorError::NotInstalled)
+            Err(EmulatorError::ChosenPythonMissing(path))
         };
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.push(cwd);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots
+    let looked = install_locations();
+    looked
         .iter()
-        .map(|root| root.join(".venv/bin/python"))
         .find(|candidate| candidate.is_file())
-        .ok_or(EmulatorError::NotInstalled)
+        .cloned()
+        .ok_or(EmulatorError::NotInstalled { looked })
+}
+
+/// Where vodesk installs the emulator, in the order they are tried: the virtualenv of the checkout
+/// this binary was built from (where `scripts/install-emulator` puts it; fixed at build time), then
+/// `<data dir>/emulator/venv/bin/python` for a per-user install.
+pub fn install_locations() -> Vec<PathBuf> {
+    let mut locations = vec![PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.venv/bin/python"
+    ))];
+    if let Ok(data) = crate::aws::upload::journal::data_dir() {
+        locations.push(
+            data.join("emulator")
+                .join("venv")
+                .join("bin")
+                .join("python"),
+        );
+    }
+    locations
 }
 
 impl Emulator {
@@ -105,7 +139,7 @@ impl Emulator {
                 .unwrap_or("")
                 .trim();
             if last.contains("No module named") {
-                return EmulatorError::NotInstalled;
+                return EmulatorError::MotoMissing(python.to_owned());
             }
             EmulatorError::Startup(if last.is_empty() {
                 why
@@ -160,5 +194,45 @@ impl Drop for Emulator {
         self.stdin_pipe = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_only_in_the_checkout_and_the_data_dir() {
+        let locations = install_locations();
+        assert_eq!(
+            locations[0],
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+        );
+        assert!(locations.len() <= 2, "{locations:?}");
+        for location in &locations {
+            assert!(location.is_absolute(), "{}", location.display());
+        }
+        if let Some(per_user) = locations.get(1) {
+            assert!(
+                per_user.ends_with("emulator/venv/bin/python"),
+                "{per_user:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_installed_says_where_it_looked() {
+        let error = EmulatorError::NotInstalled {
+            looked: vec![
+                PathBuf::from("/src/vodesk/.venv/bin/python"),
+                PathBuf::from("/home/u/.local/share/vodesk/emulator/venv/bin/python"),
+            ],
+        };
+        let text = error.to_string();
+        assert!(
+            text.contains("looked for /src/vodesk/.venv/bin/python and /home/u/.local/share/vodesk/emulator/venv/bin/python;"),
+            "{text}"
+        );
+        assert!(text.contains(PYTHON_ENV), "{text}");
     }
 }

@@ -23,6 +23,16 @@ fn one_line(text: &str) -> String {
 /// again (or to set credentials up). `None` when the message is about something else.
 pub fn credentials_fix(message: &str, profile: Option<&str>) -> Option<String> {
     let lower = message.to_ascii_lowercase();
+    // A wrong clock reads like an expired session ("Signature expired"), but signing in again would
+    // not help: say what would.
+    if CLOCK_SKEW_CODES.iter().any(|code| message.contains(code))
+        || lower.contains("signature expired")
+        || lower.contains("too skewed")
+    {
+        return Some(
+            "the request was refused because this computer's clock is wrong (more than a few minutes off): set the correct time (for example `timedatectl set-ntp true`), then connect again".to_owned(),
+        );
+    }
     let expired = EXPIRED_CODES.iter().any(|code| message.contains(code))
         || lower.contains("expired")
         || lower.contains("sso session")
@@ -54,6 +64,13 @@ pub enum Disposition {
     CredentialsExpired,
     /// The multipart upload no longer exists on the server (aborted, e.g. by a lifecycle rule).
     NoSuchUpload,
+    /// No such object (404): a HeadObject that finds nothing.
+    NotFound,
+    /// A conditional write's condition failed (412): `If-None-Match: *` found an object at the key.
+    PreconditionFailed,
+    /// The request's time is too far from the server's: the computer's clock is wrong. Signing in
+    /// again would not help.
+    ClockSkew,
     /// Anything else (access denied, no such bucket, bad request): retrying will not help.
     Permanent,
 }
@@ -75,8 +92,10 @@ const EXPIRED_CODES: &[&str] = &[
     "ExpiredTokenException",
     "TokenRefreshRequired",
     "InvalidToken",
-    "RequestExpired",
 ];
+/// A signature timestamp too far from the server's clock (S3 says RequestTimeTooSkewed; other
+/// services RequestExpired or, with a "Signature expired" message, InvalidSignatureException).
+const CLOCK_SKEW_CODES: &[&str] = &["RequestTimeTooSkewed", "RequestExpired"];
 
 /// Decides how to treat an SDK error.
 pub fn disposition<E>(
@@ -105,8 +124,17 @@ where
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             let status = service.raw().status().as_u16();
+            let message = service.err().message().unwrap_or_default();
             if code == "NoSuchUpload" {
                 Disposition::NoSuchUpload
+            } else if CLOCK_SKEW_CODES.contains(&code)
+                || (code == "InvalidSignatureException" && message.contains("Signature expired"))
+            {
+                Disposition::ClockSkew
+            } else if status == 412 || code == "PreconditionFailed" {
+                Disposition::PreconditionFailed
+            } else if status == 404 || code == "NoSuchKey" || code == "NotFound" {
+                Disposition::NotFound
             } else if EXPIRED_CODES.contains(&code) {
                 Disposition::CredentialsExpired
             } else if TRANSIENT_CODES.contains(&code) || status >= 500 || status == 429 {
@@ -145,5 +173,18 @@ mod tests {
         .unwrap();
         assert!(fix.contains("aws configure"), "{fix}");
         assert_eq!(credentials_fix("AccessDenied: not allowed", None), None);
+    }
+
+    #[test]
+    fn a_wrong_clock_is_not_reported_as_an_expired_session() {
+        for message in [
+            "RequestTimeTooSkewed: The difference between the request time and the current time is too large.",
+            "InvalidSignatureException: Signature expired: 20261203T081100Z is now earlier than 20261203T083000Z",
+            "RequestExpired: Request has expired.",
+        ] {
+            let fix = credentials_fix(message, Some("work")).unwrap();
+            assert!(fix.contains("clock"), "{message}: {fix}");
+            assert!(!fix.contains("sso login"), "{message}: {fix}");
+        }
     }
 }

@@ -1,18 +1,25 @@
 //! Thumbnail fetching for the app: turns a thumbnail URL as the solution writes it (contract §7, not
-//! percent-encoded) into a small RGBA8 image. Owns the HTTP download (time- and size-capped), the S3
-//! fallback for private distributions, decoding under limits so a hostile or broken file cannot exhaust
-//! memory, the downscale, and a bounded on-disk cache of the downscaled results. No UI types here: the
-//! engine's runtime calls [`ThumbnailFetcher::load`] and hands the pixels to the window.
+//! percent-encoded) into a small RGBA8 image. Owns where a thumbnail may come from (over HTTP only
+//! from the stack's own CloudFront domain, redirects only within it; from the destination bucket as
+//! the fallback for a private distribution; nothing else, so a planted URL cannot make the desktop
+//! request other hosts), the time- and size-capped download, decoding under limits so a hostile or
+//! broken file cannot exhaust memory, the downscale, and a bounded on-disk cache of the downscaled
+//! results. No UI types here: the engine's runtime calls [`ThumbnailFetcher::load`] and hands the
+//! pixels to the window.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
+
+use crate::contract::safe_url::{self, SafeUrl, UrlRefused};
 
 /// Whole-request budget (connect, headers and body): a thumbnail is small, a stall is a failure.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Redirects followed per request, each only to the same scheme, host and port as the request.
+const MAX_REDIRECTS: usize = 3;
 /// The most we read of any download. Frame captures are JPEG quality 80 at source size (a few MiB at
 /// most even for 4K); more than this is not a thumbnail.
 pub const MAX_DOWNLOAD_BYTES: u64 = 20 * MIB;
@@ -23,15 +30,6 @@ const MAX_DECODE_ALLOC: u64 = 256 * MIB;
 /// Eviction brings the cache down to this share of its limit, so that not every write evicts.
 const EVICT_TO_PERCENT: u64 = 80;
 const MIB: u64 = 1024 * 1024;
-
-/// Path bytes kept as they are: RFC 3986 unreserved characters. Everything else, including `%`, `+`,
-/// `#` and the sub-delimiters, is encoded — contract URLs are raw concatenations of S3 keys, so
-/// every byte of a segment is literal.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// A decoded, downscaled thumbnail: `width × height` pixels, 4 bytes each (RGBA, not premultiplied).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,51 +62,76 @@ pub enum ThumbnailError {
     S3(String),
     #[error("not a thumbnail URL")]
     BadUrl,
+    #[error("vodesk refused the thumbnail's URL: {0}")]
+    Refused(UrlRefused),
+    #[error(
+        "not fetched: the thumbnail is on {host}, not on this stack's CloudFront ({})",
+        cdn.as_deref().unwrap_or("its domain is not known")
+    )]
+    ForeignHost { host: String, cdn: Option<String> },
+    #[error("the thumbnail server's redirect was not followed: {0}")]
+    Redirect(String),
     #[error("the thumbnail decoder stopped unexpectedly")]
     Internal,
 }
 
 /// Downloads, decodes and caches thumbnails. Cheap to share behind an `Arc`; `load` takes `&self`.
 pub struct ThumbnailFetcher {
-    http: reqwest::Client,
+    /// With the same-origin redirect policy; why it could not be built otherwise.
+    http: Result<reqwest::Client, String>,
+    cdn: Option<CdnOrigin>,
     s3: Option<(aws_sdk_s3::Client, String)>,
     cache: Option<DiskCache>,
 }
 
 impl ThumbnailFetcher {
-    /// `cache_dir` None (or a zero limit) means no disk cache.
-    pub fn new(http: reqwest::Client, cache_dir: Option<PathBuf>, cache_limit_bytes: u64) -> Self {
+    /// `cloudfront_domain` is the stack's `CloudFrontDomainName` (`d123.cloudfront.net`, or the local
+    /// stack's `127.0.0.1:PORT`): the only host thumbnails are requested from over HTTP. None (not
+    /// known) means none is. `cache_dir` None (or a zero limit) means no disk cache.
+    pub fn new(
+        cloudfront_domain: Option<&str>,
+        cache_dir: Option<PathBuf>,
+        cache_limit_bytes: u64,
+    ) -> Self {
         let cache = cache_dir
             .filter(|_| cache_limit_bytes > 0)
             .map(|dir| DiskCache {
                 dir,
                 limit: cache_limit_bytes,
             });
+        let http = reqwest::Client::builder()
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| root_cause(&e));
         Self {
             http,
+            cdn: cloudfront_domain.map(CdnOrigin::parse),
             s3: None,
             cache,
         }
     }
 
-    /// When the stack's destination bucket is known: used when the URL answers 403/404 (a private
-    /// distribution the user cannot read through) or cannot be reached — GetObject of the key, which is
-    /// the URL's path after the host, percent-decoded.
+    /// When the stack's destination bucket is known: used when a URL on the stack's CloudFront domain
+    /// answers 403/404 (a private distribution the user cannot read through) or cannot be reached —
+    /// GetObject of the key, which is the URL's path after the host, percent-decoded, always in this
+    /// bucket (the distribution's origin), whatever the URL says.
     pub fn with_s3_fallback(mut self, s3: aws_sdk_s3::Client, destination_bucket: String) -> Self {
         self.s3 = Some((s3, destination_bucket));
         self
     }
 
     /// Fetches (disk cache first), decodes under limits, downscales so the longer edge is at most
-    /// `max_edge` (keeping the aspect ratio, never upscaling) and returns RGBA8.
+    /// `max_edge` (keeping the aspect ratio, never upscaling) and returns RGBA8. A URL that is not on
+    /// the stack's CloudFront domain is refused before anything is read, even from the cache.
     pub async fn load(&self, url: &str, max_edge: u32) -> Result<Thumbnail, ThumbnailError> {
         let max_edge = max_edge.max(1);
+        let target = self.check(url)?;
         if let Some(cache) = &self.cache
             && let Some(hit) = cache.get(url, max_edge).await
         {
             return Ok(hit);
         }
-        let bytes = self.download(url).await?;
+        let bytes = self.download(&target).await?;
         let thumb = tokio::task::spawn_blocking(move || decode_and_fit(&bytes, max_edge))
             .await
             .map_err(|_| ThumbnailError::Internal)??;
@@ -118,8 +141,20 @@ impl ThumbnailFetcher {
         Ok(thumb)
     }
 
+    /// The URL to request, when it is a safe URL on the stack's CloudFront domain.
+    fn check(&self, url: &str) -> Result<SafeUrl, ThumbnailError> {
+        let safe = SafeUrl::from_contract(url).map_err(ThumbnailError::Refused)?;
+        match &self.cdn {
+            Some(cdn) if cdn.serves(&safe) => Ok(safe),
+            cdn => Err(ThumbnailError::ForeignHost {
+                host: safe.host_label(),
+                cdn: cdn.as_ref().map(|c| c.label.clone()),
+            }),
+        }
+    }
+
     /// The encoded image bytes: over HTTP, or from S3 when HTTP says no and a fallback is configured.
-    async fn download(&self, url: &str) -> Result<Vec<u8>, ThumbnailError> {
+    async fn download(&self, url: &SafeUrl) -> Result<Vec<u8>, ThumbnailError> {
         let http_err = match self.http_get(url).await {
             Ok(bytes) => return Ok(bytes),
             Err(e) => e,
@@ -152,11 +187,12 @@ impl ThumbnailFetcher {
         }
     }
 
-    async fn http_get(&self, url: &str) -> Result<Vec<u8>, ThumbnailError> {
-        let target = fetchable_url(url);
-        let mut response = self
-            .http
-            .get(&target)
+    async fn http_get(&self, url: &SafeUrl) -> Result<Vec<u8>, ThumbnailError> {
+        let http = self.http.as_ref().map_err(|e| {
+            ThumbnailError::Unreachable(format!("no HTTP client could be set up: {e}"))
+        })?;
+        let mut response = http
+            .get(url.url().clone())
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await
@@ -174,7 +210,84 @@ impl ThumbnailFetcher {
     }
 }
 
+/// The stack's CloudFront domain as a host and port to compare request URLs with.
+#[derive(Debug, Clone)]
+struct CdnOrigin {
+    /// As configured, for messages.
+    label: String,
+    /// Lower-cased as the URL parser writes hosts; None when the domain is not a host at all (then
+    /// no URL matches).
+    host: Option<String>,
+    /// The explicit port, else 443: CloudFront serves https (only the local stack names a port).
+    port: u16,
+}
+
+impl CdnOrigin {
+    /// `d123.cloudfront.net`, `127.0.0.1:8123`; a scheme or a trailing `/` given by hand is ignored.
+    fn parse(domain: &str) -> Self {
+        let label = domain.trim().trim_end_matches('/');
+        let bare = label.split_once("://").map_or(label, |(_, rest)| rest);
+        let parsed = url::Url::parse(&format!("https://{bare}"))
+            .ok()
+            .filter(|u| u.path() == "/" && u.query().is_none() && u.username().is_empty());
+        Self {
+            label: label.to_owned(),
+            host: parsed
+                .as_ref()
+                .and_then(|u| u.host_str())
+                .map(str::to_owned),
+            port: parsed.and_then(|u| u.port()).unwrap_or(443),
+        }
+    }
+
+    /// Whether `url` is on this domain: the same host and port. The scheme was checked by
+    /// [`SafeUrl`] (https, or http for a loopback host).
+    fn serves(&self, url: &SafeUrl) -> bool {
+        let url = url.url();
+        self.host
+            .as_deref()
+            .is_some_and(|host| url.host_str() == Some(host))
+            && url.port_or_known_default() == Some(self.port)
+    }
+}
+
+/// Follows at most [`MAX_REDIRECTS`] redirects, each to the scheme, host and port the request went
+/// to: the stack's distribution may move a path, but never sends vodesk to another server. A
+/// redirect elsewhere ends the request with [`RedirectRefused`], before anything is sent there.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        let same_origin = attempt.url().scheme() == first.scheme()
+            && attempt.url().host_str() == first.host_str()
+            && attempt.url().port_or_known_default() == first.port_or_known_default();
+        if !same_origin {
+            let to = safe_url::host_label(attempt.url());
+            return attempt.error(RedirectRefused(format!("it leads to another host ({to})")));
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefused(format!(
+                "more than {MAX_REDIRECTS} redirects"
+            )));
+        }
+        attempt.follow()
+    })
+}
+
+/// Why the redirect policy stopped a request (found again in reqwest's error chain).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RedirectRefused(String);
+
 fn http_error(e: reqwest::Error) -> ThumbnailError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(inner) = source {
+        if let Some(refused) = inner.downcast_ref::<RedirectRefused>() {
+            return ThumbnailError::Redirect(refused.0.clone());
+        }
+        source = inner.source();
+    }
     if e.is_timeout() {
         ThumbnailError::Timeout
     } else if e.is_connect() {
@@ -240,49 +353,10 @@ async fn s3_get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<
         .unwrap_or(Err(S3Failure::Thumbnail(ThumbnailError::Timeout)))
 }
 
-/// Splits `scheme://host` from the rest. None when there is no scheme.
-fn split_origin(url: &str) -> Option<(&str, &str)> {
-    let after_scheme = url.find("://")? + 3;
-    let path_start = url[after_scheme..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| after_scheme + i);
-    Some(url.split_at(path_start))
-}
-
-/// Splits the path from a query. A `?` always starts the query: contract URLs never have one, but
-/// other URLs may, and a `?` in a file name cannot be told apart from it. A `#` is part of the path
-/// (file names may contain it; these URLs never carry fragments).
-fn split_query(rest: &str) -> (&str, &str) {
-    rest.find('?').map_or((rest, ""), |i| rest.split_at(i))
-}
-
-/// The URL to request for a contract URL: each path segment percent-encoded as UTF-8 (space → `%20`,
-/// `+` → `%2B`, `%` → `%25`, `#` → `%23`), scheme, host and query left alone. Contract URLs are never
-/// encoded (§7), so a `%` is literal and gets encoded too; CloudFront/S3 decode back to the key.
-pub fn fetchable_url(url: &str) -> String {
-    let Some((origin, rest)) = split_origin(url) else {
-        return url.to_owned();
-    };
-    let (path, query) = split_query(rest);
-    let mut out = String::with_capacity(url.len() + 16);
-    out.push_str(origin);
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        out.extend(utf8_percent_encode(segment, SEGMENT));
-    }
-    out.push_str(query);
-    out
-}
-
-/// The S3 key behind a contract URL: the path after the host, without its leading `/`. Decoding the
-/// encoded form gives back exactly the raw path, whatever bytes it contains.
-fn s3_key(url: &str) -> Option<String> {
-    let encoded = fetchable_url(url);
-    let (_, rest) = split_origin(&encoded)?;
-    let (path, _) = split_query(rest);
-    let key = percent_decode_str(path.strip_prefix('/')?)
+/// The S3 key behind a checked contract URL: its path without the leading `/`, percent-decoded.
+/// The path was encoded segment by segment from the raw key, so decoding gives the key back.
+fn s3_key(url: &SafeUrl) -> Option<String> {
+    let key = percent_decode_str(url.url().path().strip_prefix('/')?)
         .decode_utf8()
         .ok()?
         .into_owned();
@@ -290,8 +364,9 @@ fn s3_key(url: &str) -> Option<String> {
 }
 
 /// For logs: the URL without its query (a presigned signature would be there).
-fn redact(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
+fn redact(url: &SafeUrl) -> String {
+    let url = url.url();
+    format!("{}{}", &url[..url::Position::BeforePath], url.path())
 }
 
 fn decode_limits() -> Limits {
@@ -523,50 +598,57 @@ fn evict(dir: &Path, limit: u64) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fetchable_url_encodes_each_segment() {
-        let base = "https://d1q2w3e4r5t6y7.cloudfront.net";
-        assert_eq!(
-            fetchable_url(&format!(
-                "{base}/g/thumbnails/Año Nuevo 2025_thumb.0000001.jpg"
-            )),
-            format!("{base}/g/thumbnails/A%C3%B1o%20Nuevo%202025_thumb.0000001.jpg")
-        );
-        assert_eq!(
-            fetchable_url(&format!("{base}/g/a+b 100%.jpg")),
-            format!("{base}/g/a%2Bb%20100%25.jpg")
-        );
-        // An already-encoded-looking sequence is literal in a contract URL.
-        assert_eq!(
-            fetchable_url(&format!("{base}/g/x%20y.jpg")),
-            format!("{base}/g/x%2520y.jpg")
-        );
-        assert_eq!(
-            fetchable_url(&format!("{base}/g/Take #3.jpg")),
-            format!("{base}/g/Take%20%233.jpg")
-        );
-        assert_eq!(
-            fetchable_url("http://127.0.0.1:8080/g/a-b_c.d~e.jpg"),
-            "http://127.0.0.1:8080/g/a-b_c.d~e.jpg"
-        );
-        // The query is left as it is.
-        assert_eq!(
-            fetchable_url(&format!("{base}/a b.jpg?X-Sig=a+b%2F")),
-            format!("{base}/a%20b.jpg?X-Sig=a+b%2F")
-        );
-        assert_eq!(fetchable_url(base), base);
-        assert_eq!(fetchable_url("not a url"), "not a url");
+    fn safe(url: &str) -> SafeUrl {
+        SafeUrl::from_contract(url).unwrap()
     }
 
     #[test]
     fn s3_key_is_the_raw_path() {
         assert_eq!(
-            s3_key("https://cf.example/g/thumbnails/Año 100%+#.jpg").as_deref(),
+            s3_key(&safe("https://cf.example/g/thumbnails/Año 100%+#.jpg")).as_deref(),
             Some("g/thumbnails/Año 100%+#.jpg")
         );
-        assert_eq!(s3_key("https://cf.example/"), None);
-        assert_eq!(s3_key("https://cf.example"), None);
-        assert_eq!(s3_key("x"), None);
+        assert_eq!(s3_key(&safe("https://cf.example/")), None);
+        assert_eq!(s3_key(&safe("https://cf.example")), None);
+    }
+
+    #[test]
+    fn only_the_stacks_cloudfront_domain_is_served() {
+        let cdn = CdnOrigin::parse("d1q2w3e4r5t6y7.cloudfront.net");
+        assert!(cdn.serves(&safe("https://d1q2w3e4r5t6y7.cloudfront.net/g/t/x.jpg")));
+        assert!(cdn.serves(&safe("https://D1Q2W3E4R5T6Y7.cloudfront.net:443/x.jpg")));
+        for other in [
+            "https://d1q2w3e4r5t6y7.cloudfront.net:8443/x.jpg",
+            "https://evil.example/x.jpg",
+            "https://d1q2w3e4r5t6y7.cloudfront.net.evil.example/x.jpg",
+            "http://127.0.0.1/x.jpg",
+        ] {
+            assert!(!cdn.serves(&safe(other)), "{other}");
+        }
+        // The local stack: host and port, over http.
+        let local = CdnOrigin::parse("127.0.0.1:8123");
+        assert!(local.serves(&safe("http://127.0.0.1:8123/g/x.jpg")));
+        assert!(!local.serves(&safe("http://127.0.0.1:8124/g/x.jpg")));
+        assert!(!local.serves(&safe("http://localhost:8123/g/x.jpg")));
+        // A domain typed with its scheme or a trailing slash still means the domain.
+        assert!(
+            CdnOrigin::parse("https://d1.cloudfront.net/")
+                .serves(&safe("https://d1.cloudfront.net/x"))
+        );
+        // Not a domain at all: nothing matches.
+        assert!(
+            !CdnOrigin::parse("d1.cloudfront.net/path")
+                .serves(&safe("https://d1.cloudfront.net/x"))
+        );
+        assert!(!CdnOrigin::parse("").serves(&safe("https://d1.cloudfront.net/x")));
+    }
+
+    #[test]
+    fn redact_drops_the_query() {
+        assert_eq!(
+            redact(&safe("https://cf.example/a b.jpg?X-Amz-Signature=abc")),
+            "https://cf.example/a%20b.jpg"
+        );
     }
 
     #[test]

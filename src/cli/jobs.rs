@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use vodesk::aws::catalogue::Catalogue;
 use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::journal::Journal;
+use vodesk::contract::terminal::for_terminal;
 use vodesk::contract::{JobRecord, MediaInfo, RecordOrigin};
 use vodesk::jobs::{Job, JobBook, JobStatus, StackFacts, Thresholds};
 use vodesk::time::{format_iso8601, human_duration};
@@ -66,7 +67,7 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
         })
         .await?;
     for warning in &page.warnings {
-        eprintln!("vodesk: warning: {warning}");
+        eprintln!("vodesk: warning: {}", for_terminal(&warning.to_string()));
     }
 
     let mut book = JobBook::new();
@@ -126,7 +127,7 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
         println!(
             "No jobs{} in table {}.",
             wanted.map(|s| format!(" in state {s}")).unwrap_or_default(),
-            resources.table
+            for_terminal(&resources.table)
         );
         return Ok(());
     }
@@ -151,21 +152,26 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
             (Some(w), Some(h)) => format!("{w}x{h}"),
             _ => "-".into(),
         };
+        // The guid and the file come from the table (anyone with write access chooses them).
         println!(
             "{:<36}  {:<9}  {:<16}  {:>10}  {:>10}  {}",
-            job.guid.as_deref().unwrap_or("(waiting)"),
+            for_terminal(job.guid.as_deref().unwrap_or("(waiting)")),
             job.status.as_str(),
             started,
             duration,
             resolution,
-            job.file().unwrap_or("-")
+            for_terminal(job.file().unwrap_or("-"))
         );
         if let Some(warning) = book.warning(*i, now, &facts, &thresholds) {
             warnings.push((job.guid.clone().or(job.file().map(str::to_owned)), warning));
         }
     }
     for (who, warning) in warnings {
-        println!("\n! {}: {}", who.unwrap_or_default(), warning.message);
+        println!(
+            "\n! {}: {}",
+            for_terminal(&who.unwrap_or_default()),
+            for_terminal(&warning.message)
+        );
     }
     Ok(())
 }
@@ -203,17 +209,21 @@ pub async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::R
         return Err(ExitError {
             code: 1,
             message: format!(
-                "no job with guid {guid} in table {}: check the guid with `vodesk list`, and the stack (--stack)",
-                resources.table
+                "no job with guid {} in table {}: check the guid with `vodesk list`, and the stack (--stack)",
+                for_terminal(guid),
+                for_terminal(&resources.table)
             ),
         }
         .into());
     };
     for warning in &decoded.warnings {
-        eprintln!("vodesk: warning: {warning}");
+        eprintln!("vodesk: warning: {}", for_terminal(&warning.to_string()));
     }
     let Some(record) = decoded.record.as_ref() else {
-        return Err(anyhow::anyhow!("item {guid} holds no workflow record"));
+        return Err(anyhow::anyhow!(
+            "item {} holds no workflow record",
+            for_terminal(guid)
+        ));
     };
     let status = JobStatus::of_record(record);
     if args.json {
@@ -279,8 +289,9 @@ fn describe(r: &JobRecord, status: JobStatus) -> String {
         row(name, url.clone());
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    // Every value came from the item: escape what a terminal would obey.
     rows.iter()
-        .map(|(k, v)| format!("{k:<width$}  {v}\n"))
+        .map(|(k, v)| format!("{k:<width$}  {}\n", for_terminal(v)))
         .collect()
 }
 

@@ -5,6 +5,7 @@
 use clap::Args;
 use vodesk::aws::local_stack::pipeline::PipelineEvent;
 use vodesk::aws::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
+use vodesk::contract::terminal::for_terminal;
 
 use super::{ConnectionArgs, ExitError};
 
@@ -102,8 +103,9 @@ pub async fn run_local_stack(
             result = tokio::signal::ctrl_c() => { result?; break; }
             _ = terminate.recv() => break,
             Some(event) = async { match events.as_mut() { Some(rx) => rx.recv().await, None => None } } => {
-                // The log goes to stderr, so `--json` keeps stdout to the settings line.
-                eprintln!("{}", describe_event(&event));
+                // The log goes to stderr, so `--json` keeps stdout to the settings line. Keys and
+                // error texts are chosen by whoever uploads: escape what a terminal would obey.
+                eprintln!("{}", for_terminal(&describe_event(&event)));
             }
         }
     }

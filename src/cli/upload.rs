@@ -347,6 +347,10 @@ pub async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Outcome::Failed { error } => Err(anyhow::anyhow!(error)),
+        Outcome::RunningElsewhere { holder } => Err(anyhow::anyhow!(
+            "upload {} is being sent by {holder}: pause or cancel it there, or try again when it stops",
+            args.id
+        )),
         other => Err(anyhow::anyhow!("unexpected outcome {other:?}")),
     }
 }
@@ -360,7 +364,8 @@ pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
             .map(|r| {
                 let confirmed: u64 = journal.parts(r.id).map(|p| p.iter().map(|p| p.size).sum()).unwrap_or(0);
                 serde_json::json!({
-                    "id": r.id, "state": r.state, "file": r.file_path, "name": r.original_name, "size": r.file.size,
+                    "id": r.id, "state": r.state, "file": r.file_path.to_string_lossy(),
+                    "running_elsewhere": journal.lease_holder(r.id).ok().flatten().map(|h| h.0), "name": r.original_name, "size": r.file.size,
                     "confirmed": if r.state == UploadState::Completed { r.file.size } else { confirmed },
                     "bucket": r.target.bucket, "key": r.target.key, "upload_id": r.upload_id, "error": r.error,
                     "created_at": r.created_at, "completed_at": r.completed_at,
@@ -388,7 +393,10 @@ pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
                 .unwrap_or(0)
         };
         let progress = format!("{} / {}", human_bytes(confirmed), human_bytes(r.file.size));
-        let state = format!("{:?}", r.state).to_lowercase();
+        let state = match journal.lease_holder(r.id) {
+            Ok(Some(_)) if r.state.is_unfinished() => "sending".to_owned(),
+            _ => format!("{:?}", r.state).to_lowercase(),
+        };
         println!(
             "{:>5}  {state:<10} {progress:>20}  {:<40} s3://{}/{}",
             r.id, r.original_name, r.target.bucket, r.target.key
@@ -410,7 +418,10 @@ pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
 pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> anyhow::Result<()> {
     let dest = destination(connection).await?;
     let key = match &args.key {
-        Some(key) => key.clone(),
+        Some(key) => {
+            naming::validate_key(key).map_err(|e| input_error(e.to_string()))?;
+            key.clone()
+        }
         None => KeyTemplate::parse(&args.key_template)
             .and_then(|t| t.render(&args.name, &uuid::Uuid::new_v4(), naming::today_utc()))
             .map_err(|e| input_error(e.to_string()))?,
@@ -503,6 +514,8 @@ struct Summary {
     failed: Vec<(i64, String)>,
     cancelled: usize,
     interrupted: bool,
+    /// Uploads another vodesk process is sending, with who that is.
+    elsewhere: Vec<(i64, String)>,
 }
 
 impl Summary {
@@ -513,6 +526,7 @@ impl Summary {
         self.failed.extend(other.failed);
         self.cancelled += other.cancelled;
         self.interrupted |= other.interrupted;
+        self.elsewhere.extend(other.elsewhere);
     }
 }
 
@@ -567,6 +581,7 @@ async fn drive(
                     Outcome::Paused { .. } => summary.paused.push(id),
                     Outcome::Cancelled => summary.cancelled += 1,
                     Outcome::Failed { error } => summary.failed.push((id, error)),
+                    Outcome::RunningElsewhere { holder } => summary.elsewhere.push((id, holder)),
                 },
                 Some(Err(err)) => return Err(anyhow::anyhow!("an upload task failed: {err}")),
             },
@@ -596,6 +611,11 @@ fn finish(summary: Summary, refused: usize) -> anyhow::Result<()> {
     }
     for id in &summary.paused {
         eprintln!("vodesk: upload {id} is paused; continue with: vodesk resume {id}");
+    }
+    for (id, holder) in &summary.elsewhere {
+        eprintln!(
+            "vodesk: upload {id} was left alone: {holder} is sending it (pause or cancel it there)"
+        );
     }
     if !summary.failed.is_empty() {
         let detail: Vec<String> = summary
@@ -729,7 +749,7 @@ impl Display {
                     let check = if *verified {
                         "checksum verified"
                     } else {
-                        "size verified"
+                        "not verified, see above"
                     };
                     bar.finish_with_message(format!(
                         "done in {:.1} s ({}, {check}) → s3://{bucket}/{key}",
@@ -752,6 +772,12 @@ impl Display {
                 if let Some(bar) = self.bars.get(&id) {
                     bar.abandon_with_message("cancelled");
                 }
+            }
+            UploadEvent::RunningElsewhere { holder, .. } => {
+                let _ = self.multi.println(format!(
+                    "{}: left alone: {holder} is sending it",
+                    self.name(id)
+                ));
             }
         }
     }

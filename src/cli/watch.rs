@@ -12,6 +12,7 @@ use vodesk::aws::monitor::{
     self, EXPIRY_ENV, JobUpdate, Mode, MonitorConfig, MonitorEvent, POLL_INTERVAL_ENV, StopReport,
 };
 use vodesk::contract::Kind;
+use vodesk::contract::terminal::for_terminal;
 use vodesk::time::format_iso8601;
 
 use super::ConnectionArgs;
@@ -78,7 +79,8 @@ pub async fn run_watch(connection: &ConnectionArgs, args: &WatchArgs) -> anyhow:
             .map(|t| t.problems.join("; "))
             .unwrap_or_default();
         Err(anyhow::anyhow!(
-            "vodesk's queue was not fully removed: {problems}"
+            "vodesk's queue was not fully removed: {}",
+            for_terminal(&problems)
         ))
     }
 }
@@ -110,7 +112,7 @@ impl Printer {
                 } else {
                     println!(
                         "Removed an abandoned vodesk queue ({}, silent for {}) and {} subscription(s).",
-                        stale.url,
+                        for_terminal(&stale.url),
                         vodesk::time::human_duration(Duration::from_secs(stale.silent_for)),
                         stale.subscriptions_removed
                     );
@@ -121,14 +123,17 @@ impl Printer {
                 if self.json {
                     self.line(json!({"event": "polling", "timestamp": now(), "reason": reason}));
                 } else {
-                    println!("Polling mode: {reason}; reading the table every few seconds.");
+                    println!(
+                        "Polling mode: {}; reading the table every few seconds.",
+                        for_terminal(reason)
+                    );
                 }
             }
             MonitorEvent::Warning { message } => {
                 if self.json {
                     self.line(json!({"event": "warning", "timestamp": now(), "message": message}));
                 } else {
-                    eprintln!("vodesk: warning: {message}");
+                    eprintln!("vodesk: warning: {}", for_terminal(message));
                 }
             }
             MonitorEvent::Update(update) => self.update(update),
@@ -146,6 +151,8 @@ impl Printer {
             self.line(value);
             return;
         }
+        // The stack name, queue name and reason are printed as text: escape what a terminal would obey.
+        let stack = for_terminal(stack);
         match mode {
             Mode::Queue {
                 queue_name,
@@ -153,7 +160,8 @@ impl Printer {
                 ..
             } => {
                 println!(
-                    "Watching {stack} through queue {queue_name}{}. Press Ctrl-C to stop.",
+                    "Watching {stack} through queue {}{}. Press Ctrl-C to stop.",
+                    for_terminal(queue_name),
                     if *also_polling {
                         " and by reading the table (EnableSns=No: only errors are published)"
                     } else {
@@ -163,7 +171,8 @@ impl Printer {
             }
             Mode::Polling { reason } => {
                 println!(
-                    "Watching {stack} in polling mode: {reason}; reading the table every few seconds. Press Ctrl-C to stop."
+                    "Watching {stack} in polling mode: {}; reading the table every few seconds. Press Ctrl-C to stop.",
+                    for_terminal(reason)
                 );
             }
         }
@@ -214,10 +223,14 @@ impl Printer {
                 .unwrap_or_default(),
             _ => String::new(),
         };
+        // Every value here came from the topic or the table: escape what a terminal would obey.
         println!(
-            "{}  {:<8}  {guid}  {file}{detail}",
+            "{}  {:<8}  {}  {}{}",
             timestamp.get(11..19).unwrap_or(&timestamp),
-            normalized.kind.as_str().to_uppercase()
+            normalized.kind.as_str().to_uppercase(),
+            for_terminal(guid),
+            for_terminal(file),
+            for_terminal(&detail)
         );
     }
 
@@ -237,9 +250,15 @@ impl Printer {
         }
         match &report.queue_name {
             Some(name) if report.is_clean() => {
-                println!("Stopped: unsubscribed and deleted queue {name}.");
+                println!(
+                    "Stopped: unsubscribed and deleted queue {}.",
+                    for_terminal(name)
+                );
             }
-            Some(name) => println!("Stopped, but queue {name} was not fully removed."),
+            Some(name) => println!(
+                "Stopped, but queue {} was not fully removed.",
+                for_terminal(name)
+            ),
             None => println!("Stopped (polling mode: no queue to remove)."),
         }
     }

@@ -7,7 +7,9 @@ pub mod dynamodb;
 pub mod error;
 pub mod mediainfo;
 pub mod record;
+pub mod safe_url;
 pub mod stack;
+pub mod terminal;
 mod value;
 
 pub use decode::{

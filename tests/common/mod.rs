@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod fault_proxy;
+pub mod object_created;
 pub mod strict_s3;
 
 use std::sync::OnceLock;

@@ -115,9 +115,16 @@ fn state_text(entry: &UploadEntry) -> (String, Option<String>) {
         }
         EntryState::Paused { reason } => ("paused".into(), Some(reason.clone())),
         EntryState::Completed { verified: true } => ("done, checksum verified".into(), None),
-        EntryState::Completed { verified: false } => ("done, size verified".into(), None),
+        // The note says what could and could not be checked (HeadObject may be denied).
+        EntryState::Completed { verified: false } => ("done, not verified".into(), None),
         EntryState::Failed { error } => ("failed".into(), Some(error.clone())),
         EntryState::Cancelled => ("cancelled".into(), None),
+        EntryState::RunningElsewhere { holder } => (
+            "running elsewhere".into(),
+            Some(format!(
+                "{holder} is sending this upload; it can be paused or cancelled there"
+            )),
+        ),
     }
 }
 
@@ -163,6 +170,7 @@ fn row(ui: &mut egui::Ui, entry: &UploadEntry, actions: &mut Vec<UiAction>) {
             }
         }
         if !entry.state.is_finished()
+            && !matches!(entry.state, EntryState::RunningElsewhere { .. })
             && ui
                 .small_button("Cancel")
                 .on_hover_text("Stops, aborts the upload on the server and forgets it (Delete)")

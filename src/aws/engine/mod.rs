@@ -761,13 +761,17 @@ async fn close_on_signal(emit: Emitter) {
     }
 }
 
-/// The session's thumbnail fetcher: the CDN URL first, the destination bucket when the URL is refused
-/// (a private distribution), and a bounded disk cache in vodesk's data directory.
+/// The session's thumbnail fetcher: URLs on the stack's CloudFront domain only, the destination bucket
+/// when the distribution refuses (a private one), and a bounded disk cache in vodesk's data directory.
 fn thumbnail_fetcher(clients: &AwsClients, resources: &VodResources) -> ThumbnailFetcher {
     let cache_dir = crate::aws::upload::journal::data_dir()
         .ok()
         .map(|dir| dir.join("thumbnails"));
-    let fetcher = ThumbnailFetcher::new(reqwest::Client::new(), cache_dir, THUMBNAIL_CACHE_BYTES);
+    let fetcher = ThumbnailFetcher::new(
+        resources.cloudfront_domain.as_deref(),
+        cache_dir,
+        THUMBNAIL_CACHE_BYTES,
+    );
     match &resources.destination_bucket {
         Some(bucket) => fetcher.with_s3_fallback(clients.s3.clone(), bucket.clone()),
         None => fetcher,

@@ -31,6 +31,8 @@ pub(super) struct Uploads {
     destination: prepare::Destination,
     running: HashMap<i64, UploadControl>,
     tasks: JoinSet<i64>,
+    /// Which upload each task runs, so that a task that panicked still frees its upload for a resume.
+    task_uploads: HashMap<tokio::task::Id, i64>,
     events: mpsc::UnboundedReceiver<UploadEvent>,
     /// For events the uploader does not send itself (a cancel of an upload that is not running).
     own_events: mpsc::UnboundedSender<UploadEvent>,
@@ -99,6 +101,7 @@ impl Uploads {
             destination,
             running: HashMap::new(),
             tasks: JoinSet::new(),
+            task_uploads: HashMap::new(),
             events,
             own_events: tx,
         };
@@ -125,7 +128,8 @@ impl Uploads {
                                 .parts(r.id)
                                 .map(|parts| parts.iter().map(|p| p.size).sum())
                                 .unwrap_or(0);
-                            (r, confirmed)
+                            let holder = journal.lease_holder(r.id).ok().flatten();
+                            (r, confirmed, holder)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -134,7 +138,21 @@ impl Uploads {
         if let Ok(Ok(unfinished)) = listed
             && !unfinished.is_empty()
         {
-            emit.emit(Event::UnfinishedUploads(unfinished));
+            // Uploads another process sends are shown as such, never offered for resume.
+            let elsewhere: Vec<UploadEvent> = unfinished
+                .iter()
+                .filter_map(|(r, _, holder)| {
+                    holder.as_ref().map(|h| UploadEvent::RunningElsewhere {
+                        id: r.id,
+                        holder: h.to_string(),
+                    })
+                })
+                .collect();
+            let offered = unfinished.into_iter().map(|(r, c, _)| (r, c)).collect();
+            emit.emit(Event::UnfinishedUploads(offered));
+            for event in elsewhere {
+                emit.emit(Event::Upload(event));
+            }
         }
     }
 
@@ -143,10 +161,38 @@ impl Uploads {
     pub(super) async fn step(&mut self, emit: &Emitter) {
         tokio::select! {
             Some(event) = self.events.recv() => self.forward(event, emit),
-            Some(Ok(id)) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                self.running.remove(&id);
+            Some(finished) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                self.finished(finished, emit);
             }
             else => std::future::pending::<()>().await,
+        }
+    }
+
+    /// A task ended. One that panicked (a bug) leaves its upload as the journal has it, resumable: the
+    /// user hears so, and Resume works in this session.
+    fn finished(
+        &mut self,
+        finished: Result<(tokio::task::Id, i64), tokio::task::JoinError>,
+        emit: &Emitter,
+    ) {
+        match finished {
+            Ok((task, id)) => {
+                self.task_uploads.remove(&task);
+                self.running.remove(&id);
+            }
+            Err(err) => {
+                let Some(id) = self.task_uploads.remove(&err.id()) else {
+                    return;
+                };
+                self.running.remove(&id);
+                if err.is_panic() {
+                    tracing::error!("upload {id} stopped by an internal error: {err}");
+                    emit.emit(Event::Upload(UploadEvent::Failed {
+                        id,
+                        error: "the upload stopped because of an internal error in vodesk (please report it); nothing sent is lost: Retry resumes it".into(),
+                    }));
+                }
+            }
         }
     }
 
@@ -240,10 +286,11 @@ impl Uploads {
         }
         let control = UploadControl::default();
         self.running.insert(id, control.clone());
-        self.tasks.spawn(async move {
+        let task = self.tasks.spawn(async move {
             uploader.run(id, &control, restart).await;
             id
         });
+        self.task_uploads.insert(task.id(), id);
     }
 
     pub(super) fn pause(&self, id: i64) {
@@ -266,10 +313,18 @@ impl Uploads {
             let events = self.own_events.clone();
             self.tasks.spawn(async move {
                 let event = match uploader.cancel_now(id).await {
-                    Outcome::Failed { error } => UploadEvent::Failed { id, error },
-                    _ => UploadEvent::Cancelled { id },
+                    Outcome::Failed { error } => Some(UploadEvent::Failed { id, error }),
+                    // The uploader has said so itself (RunningElsewhere), or nothing happened.
+                    Outcome::RunningElsewhere { .. } | Outcome::Completed { .. } => None,
+                    Outcome::Cancelled | Outcome::Paused { .. } => {
+                        Some(UploadEvent::Cancelled { id })
+                    }
                 };
-                let _ = events.send(event);
+                if let Some(event) = event
+                    && events.send(event).is_err()
+                {
+                    tracing::debug!("upload {id}: cancel event dropped (session closing)");
+                }
                 id
             });
         }

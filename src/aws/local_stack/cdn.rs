@@ -20,6 +20,10 @@
 //!   as S3 does (CloudFront would answer multipart/byteranges);
 //! - S3 failures are 502 with a one-line text body; paths are not normalised (`/./`, `//` reach S3 as
 //!   written); `If-Range` is ignored (outputs are written once).
+//!
+//! Limits ([`CdnLimits`]), so that a slow or greedy client cannot hold the server: a connection that
+//! has not sent a whole request head within 10 s is closed, and at most 256 connections are served at
+//! once; further ones wait in the listen backlog until one ends.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,10 +41,10 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How long open connections may finish their current response after the server is told to stop.
@@ -56,6 +60,25 @@ pub enum CdnError {
     Bind { port: u16, source: std::io::Error },
     #[error("the local CloudFront's listening address is unknown: {0}")]
     LocalAddr(std::io::Error),
+}
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CdnLimits {
+    /// A connection that has not sent a complete request head (request line and headers) this long
+    /// after it opened or after its previous response is closed.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; the next ones are accepted as these end.
+    pub max_connections: usize,
+}
+
+impl Default for CdnLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
+        }
+    }
 }
 
 /// A bound, not yet serving, loopback listener. Bind first: its [`domain`](Self::domain) goes into the
@@ -84,10 +107,20 @@ impl CdnListener {
     /// Spawns the server on the current tokio runtime (the one `bind` ran on). Dropping the returned
     /// [`LocalCdn`] stops it: the listener closes at once, open connections get [`GRACE`] to finish.
     pub fn serve(self, s3: aws_sdk_s3::Client, bucket: String) -> LocalCdn {
+        self.serve_with_limits(s3, bucket, CdnLimits::default())
+    }
+
+    /// [`serve`](Self::serve) with other limits than the defaults (tests use short ones).
+    pub fn serve_with_limits(
+        self,
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+        limits: CdnLimits,
+    ) -> LocalCdn {
         let domain = self.domain();
         let (stop, stopped) = oneshot::channel();
         let shared = Arc::new(Shared { s3, bucket });
-        let task = tokio::spawn(run(self.listener, shared, stopped));
+        let task = tokio::spawn(run(self.listener, shared, limits, stopped));
         tracing::info!(%domain, "local CloudFront serving");
         LocalCdn {
             domain,
@@ -142,24 +175,40 @@ struct Shared {
     bucket: String,
 }
 
-async fn run(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
+async fn run(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    limits: CdnLimits,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     loop {
+        // A slot first, then a connection: beyond the limit, clients wait in the listen backlog.
+        // Both awaits are cancel-safe, so losing the race below loses neither a slot nor a client.
+        let next = async {
+            let slot = slots.clone().acquire_owned().await;
+            (slot, listener.accept().await)
+        };
         tokio::select! {
             // A send or a dropped sender: either way, stop.
             _ = &mut stopped => break,
-            accepted = listener.accept() => match accepted {
+            (slot, accepted) = next => match accepted {
                 Ok((stream, _)) => {
                     let shared = shared.clone();
                     let service = hyper::service::service_fn(move |req| {
                         let shared = shared.clone();
                         async move { Ok::<_, Infallible>(handle(&shared, req).await) }
                     });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     connections.spawn(async move {
+                        // Held until the connection ends.
+                        let _slot = slot;
                         if let Err(err) = conn.await {
                             tracing::debug!(error = %err, "local CloudFront connection ended");
                         }

@@ -6,6 +6,7 @@
 //! [`LocalStack`] is dropped.
 
 pub mod cdn;
+pub mod inputs;
 pub mod pipeline;
 pub mod probe;
 pub mod python_json;

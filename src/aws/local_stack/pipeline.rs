@@ -5,7 +5,8 @@
 //! stack queue's full record, Complete message; any failure goes through the error handler (item Error,
 //! Error message, always). At most [`PipelineOptions::parallel_jobs`] workflows encode at once; the
 //! others wait in order. Events are acknowledged as soon as their workflow is queued, as the S3 →
-//! step-functions invocation is, so a long encode never makes a message come back.
+//! step-functions invocation is, so a long encode never makes a message come back. Playlists and
+//! manifests are refused at the mediainfo step, before any tool reads them ([`super::inputs`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::inputs;
 use super::probe::Prober;
 use super::transcode::{self, OutputFile, Rotation, TranscodeError, TranscodePlan};
 use super::workflow::{
@@ -312,6 +314,14 @@ async fn workflow_steps(
     download(clients, &source_bucket, &src_video, &source_path)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("mediainfo", m)))?;
+    // A playlist or manifest is refused before any tool reads it: its entries could name any host or
+    // any file on this machine (see `inputs`).
+    let head = inputs::read_head(&source_path)
+        .await
+        .map_err(|e| Failure::Lambda(LambdaFailure::new("mediainfo", format!("[Errno 5] {e}"))))?;
+    if let Some(reason) = inputs::refusal(&src_video, &head) {
+        return Err(Failure::Lambda(LambdaFailure::new("mediainfo", reason)));
+    }
     let info = shared
         .prober
         .probe(&source_path, &src_video)

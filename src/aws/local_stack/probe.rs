@@ -293,9 +293,13 @@ impl Prober {
                 args.push(target.clone().into_os_string());
             }
             Tool::Ffprobe => {
+                // `-protocol_whitelist file`: the source is read from this machine's file system
+                // only, never fetched from a network address it names.
                 for a in [
                     "-v",
                     "error",
+                    "-protocol_whitelist",
+                    "file",
                     "-print_format",
                     "json",
                     "-show_format",

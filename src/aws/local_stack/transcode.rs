@@ -23,6 +23,13 @@ const X264_PRESET: &str = "veryfast";
 const SEGMENT_SECONDS: u32 = 3;
 /// A frame capture every 5 s (FramerateNumerator 1 / Denominator 5).
 const CAPTURE_INTERVAL_SECONDS: u32 = 5;
+/// The longest a whole job's ffmpeg runs may take, whatever the source claims: a stuck or endless
+/// encode ends in Error within this. Long enough for an hour-long 1080p source on a two-core laptop.
+pub const MAX_ENCODE_TIME: Duration = Duration::from_secs(8 * 3600);
+/// The longest source duration believed (it is read from the file, which anyone can write).
+const MAX_SOURCE_SECONDS: f64 = 6.0 * 3600.0;
+/// Inputs read from the local file system only: never a network fetch, whatever the source names.
+const SOURCE_PROTOCOLS: [&str; 2] = ["-protocol_whitelist", "file"];
 
 /// Characters percent-encoded in playlist URIs: controls, space, the URI delimiters and `%`, `+`
 /// (non-ASCII is always encoded).
@@ -134,7 +141,10 @@ pub enum TranscodeError {
         message: String,
         input_unreadable: bool,
     },
-    #[error("the encode took longer than {0:?} and was stopped")]
+    #[error(
+        "the encode took longer than {} min (the local stack's limit for this source) and was stopped",
+        .0.as_secs() / 60
+    )]
     TimedOut(Duration),
     #[error("could not prepare the encoder's files: {0}")]
     Io(#[from] std::io::Error),
@@ -170,16 +180,24 @@ pub async fn transcode(
     plan: &TranscodePlan,
     work_dir: &Path,
 ) -> Result<TranscodeOutput, TranscodeError> {
+    // One deadline for every pass of the job, so the passes together stay within the limit.
     let limit = time_limit(plan.duration_seconds);
+    let deadline = tokio::time::Instant::now() + limit;
     for dir in ["enc", "hls", "dash", "mp4", "thumbnails"] {
         tokio::fs::create_dir_all(work_dir.join(dir)).await?;
     }
-    run_ffmpeg(&encode_args(plan, work_dir), limit, true).await?;
+    run_ffmpeg(&encode_args(plan, work_dir), deadline, limit, true).await?;
     let renditions: Vec<PathBuf> = (0..plan.ladder.len())
         .map(|i| work_dir.join("enc").join(format!("r{i}.mp4")))
         .collect();
     let audio = work_dir.join("enc").join("audio.m4a");
-    run_ffmpeg(&hls_args(&renditions, &audio, work_dir), limit, false).await?;
+    run_ffmpeg(
+        &hls_args(&renditions, &audio, work_dir),
+        deadline,
+        limit,
+        false,
+    )
+    .await?;
     let mut output = TranscodeOutput {
         files: Vec::new(),
         hls_master: String::new(),
@@ -192,7 +210,13 @@ pub async fn transcode(
     };
     name_hls_outputs(plan, work_dir, &mut output).await?;
     if plan.groups == OutputGroups::HlsDashMp4 {
-        run_ffmpeg(&dash_args(&renditions, &audio, work_dir), limit, false).await?;
+        run_ffmpeg(
+            &dash_args(&renditions, &audio, work_dir),
+            deadline,
+            limit,
+            false,
+        )
+        .await?;
         name_dash_outputs(plan, work_dir, &mut output).await?;
         let top_index = plan.ladder.len() - 1;
         let top = plan.ladder[top_index];
@@ -200,6 +224,7 @@ pub async fn transcode(
         let path = work_dir.join("mp4").join("out.mp4");
         run_ffmpeg(
             &mp4_args(&renditions[top_index], &audio, &path),
+            deadline,
             limit,
             false,
         )
@@ -221,12 +246,22 @@ pub async fn transcode(
     Ok(output)
 }
 
-/// A generous bound so a stuck ffmpeg ends in Error, never a hang: 10 min plus 20 s per source second.
-fn time_limit(duration: Option<f64>) -> Duration {
-    let seconds = duration
+/// How long a job's encode may run, so a stuck ffmpeg ends in Error, never a hang: 10 min plus 20 s per
+/// source second (the duration the probe read, believed up to 6 h), and never more than
+/// [`MAX_ENCODE_TIME`]; an unknown duration gets the ceiling.
+pub fn time_limit(duration: Option<f64>) -> Duration {
+    match believed_duration(duration) {
+        Some(seconds) => (Duration::from_secs(600) + Duration::from_secs_f64(seconds * 20.0))
+            .min(MAX_ENCODE_TIME),
+        None => MAX_ENCODE_TIME,
+    }
+}
+
+/// The probed duration if it is a plausible number of seconds, at most [`MAX_SOURCE_SECONDS`].
+fn believed_duration(duration: Option<f64>) -> Option<f64> {
+    duration
         .filter(|d| d.is_finite() && *d > 0.0)
-        .unwrap_or(600.0);
-    Duration::from_secs(600) + Duration::from_secs_f64(seconds.min(86_400.0) * 20.0)
+        .map(|d| d.min(MAX_SOURCE_SECONDS))
 }
 
 fn os(path: &Path) -> String {
@@ -239,9 +274,11 @@ fn encode_args(plan: &TranscodePlan, work: &Path) -> Vec<String> {
     if plan.rotation != Rotation::Auto {
         args.push("-noautorotate".into());
     }
-    args.extend(["-i".into(), os(&plan.source)]);
+    args.extend(SOURCE_PROTOCOLS.map(String::from));
+    // `file:` so that a colon in the name is not read as a protocol.
+    args.extend(["-i".into(), format!("file:{}", os(&plan.source))]);
     if !plan.has_audio {
-        let seconds = plan.duration_seconds.filter(|d| *d > 0.0).unwrap_or(3600.0);
+        let seconds = believed_duration(plan.duration_seconds).unwrap_or(3600.0);
         args.extend(
             [
                 "-f",
@@ -453,13 +490,25 @@ fn mp4_args(video: &Path, audio: &Path, out: &Path) -> Vec<String> {
     args
 }
 
-/// Runs ffmpeg to the end, or kills it at `limit` (and when the job is dropped).
+/// Runs ffmpeg to the end, or kills it at `deadline` (the job's, whose length is `limit`) and when
+/// the job is dropped.
 async fn run_ffmpeg(
     args: &[String],
+    deadline: tokio::time::Instant,
     limit: Duration,
     reads_source: bool,
 ) -> Result<(), TranscodeError> {
-    let mut child = tokio::process::Command::new(ffmpeg_program())
+    run_tool(&ffmpeg_program(), args, deadline, limit, reads_source).await
+}
+
+async fn run_tool(
+    program: &Path,
+    args: &[String],
+    deadline: tokio::time::Instant,
+    limit: Duration,
+    reads_source: bool,
+) -> Result<(), TranscodeError> {
+    let mut child = tokio::process::Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -477,9 +526,13 @@ async fn run_ffmpeg(
         let status = child.wait().await;
         (status, text)
     };
-    let (status, text) = tokio::time::timeout(limit, run)
-        .await
-        .map_err(|_| TranscodeError::TimedOut(limit))?;
+    let finished = tokio::time::timeout_at(deadline, run).await;
+    let Ok((status, text)) = finished else {
+        // Killed and reaped here, not left to run (or linger) after the job has given up on it.
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        return Err(TranscodeError::TimedOut(limit));
+    };
     let status = status?;
     if status.success() {
         return Ok(());
@@ -721,8 +774,88 @@ mod tests {
     }
 
     #[test]
-    fn time_limit_grows_with_the_source() {
+    fn time_limit_grows_with_the_source_up_to_a_ceiling() {
         assert_eq!(time_limit(Some(30.0)), Duration::from_secs(1200));
-        assert_eq!(time_limit(None), Duration::from_secs(600 + 12_000));
+        assert_eq!(time_limit(Some(300.0)), Duration::from_secs(6600));
+        // A claimed day, year or infinity, and an unknown or absurd duration: the ceiling.
+        for claimed in [
+            Some(86_400.0),
+            Some(3.2e7),
+            Some(f64::INFINITY),
+            Some(f64::MAX),
+            Some(f64::NAN),
+            Some(-1.0),
+            Some(0.0),
+            None,
+        ] {
+            assert_eq!(time_limit(claimed), MAX_ENCODE_TIME, "{claimed:?}");
+        }
+        assert_eq!(MAX_ENCODE_TIME, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn silence_for_a_source_without_audio_is_bounded() {
+        let plan = TranscodePlan {
+            source: PathBuf::from("/scratch/source.mp4"),
+            base_name: "clip".into(),
+            ladder: vec![],
+            groups: OutputGroups::HlsOnly,
+            frame_capture: false,
+            rotation: Rotation::None,
+            has_audio: false,
+            duration_seconds: Some(1e12),
+        };
+        let args = encode_args(&plan, Path::new("/scratch/out"));
+        let t = args.iter().position(|a| a == "-t").expect("-t");
+        assert_eq!(args[t + 1], "21600.000");
+    }
+
+    #[test]
+    fn the_source_is_read_from_files_only() {
+        let plan = TranscodePlan {
+            source: PathBuf::from("/scratch/source:x.mp4"),
+            base_name: "clip".into(),
+            ladder: vec![],
+            groups: OutputGroups::HlsOnly,
+            frame_capture: false,
+            rotation: Rotation::None,
+            has_audio: true,
+            duration_seconds: Some(1.0),
+        };
+        let args = encode_args(&plan, Path::new("/scratch/out"));
+        let input = args.iter().position(|a| a == "-i").expect("-i");
+        assert_eq!(args[input + 1], "file:/scratch/source:x.mp4");
+        assert_eq!(
+            &args[input - 2..input],
+            ["-protocol_whitelist", "file"],
+            "{args:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_past_the_deadline_is_killed_with_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("pid");
+        let args = vec![
+            "-c".to_owned(),
+            format!("echo $$ > '{}'; exec sleep 60", pid_file.display()),
+        ];
+        let limit = Duration::from_millis(500);
+        let started = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + limit;
+        let result = run_tool(Path::new("/bin/sh"), &args, deadline, limit, true).await;
+        assert!(
+            matches!(result, Err(TranscodeError::TimedOut(l)) if l == limit),
+            "{result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let message = TranscodeError::TimedOut(MAX_ENCODE_TIME).to_string();
+        assert!(message.contains("longer than 480 min"), "{message}");
+        // Killed and reaped: its process is gone.
+        let pid = std::fs::read_to_string(&pid_file).expect("pid");
+        assert!(
+            !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+            "ffmpeg {pid} still runs"
+        );
     }
 }

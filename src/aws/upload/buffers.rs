@@ -3,9 +3,9 @@
 //! memory grew to about twice concurrency × part size. With the pool it stays at concurrency × part size.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
-use std::sync::Mutex;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -32,19 +32,24 @@ impl BufferPool {
             .unwrap_or_default()
     }
 
-    /// Reads exactly `len` bytes of `path` at `offset` into a pooled buffer, off the async workers.
-    pub async fn read(&self, path: &Path, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    /// Reads exactly `len` bytes of the open `file` at `offset` into a pooled buffer, off the async
+    /// workers. Every part of an upload reads the one file its upload opened: a file put in its place
+    /// under the same name cannot mix into the object.
+    pub async fn read(&self, file: &Arc<File>, offset: u64, len: u64) -> std::io::Result<Bytes> {
         let len = usize::try_from(len)
             .map_err(|_| std::io::Error::other("part too large for this machine"))?;
         let mut buf = self.take();
-        let path = path.to_owned();
+        let file = Arc::clone(file);
         tokio::task::spawn_blocking(move || {
             buf.clear();
             buf.reserve_exact(len);
             // read_to_end fills the spare capacity directly: no zeroing pass over the buffer first.
-            let mut file = File::open(&path)?;
-            file.seek(SeekFrom::Start(offset))?;
-            file.take(len as u64).read_to_end(&mut buf)?;
+            ReadAt {
+                file: &file,
+                offset,
+            }
+            .take(len as u64)
+            .read_to_end(&mut buf)?;
             if buf.len() != len {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -72,6 +77,20 @@ impl BufferPool {
     }
 }
 
+/// Positioned reads as a `Read`: parts read concurrently share no file cursor.
+struct ReadAt<'a> {
+    file: &'a File,
+    offset: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, (0..=255u8).cycle().take(10_000).collect::<Vec<u8>>()).unwrap();
+        let path = Arc::new(File::open(&path).unwrap());
         let pool = BufferPool::new(2);
         let first = pool.read(&path, 100, 4000).await.unwrap();
         assert_eq!(first[0], 100);

@@ -52,6 +52,11 @@ pub enum UploadEvent {
     Cancelled {
         id: i64,
     },
+    /// Another vodesk process (or session) is sending this upload; this one left it alone.
+    RunningElsewhere {
+        id: i64,
+        holder: String,
+    },
 }
 
 impl UploadEvent {
@@ -63,6 +68,7 @@ impl UploadEvent {
             | Self::Paused { id, .. }
             | Self::Completed { id, .. }
             | Self::Failed { id, .. }
+            | Self::RunningElsewhere { id, .. }
             | Self::Cancelled { id } => *id,
         }
     }

@@ -1,8 +1,15 @@
 //! The durable upload journal (SQLite, WAL): one row per upload (file identity, destination, multipart
 //! upload id, part size, state) and one row per finished part (number, ETag, checksum), written before the
 //! part counts as done. It is what lets an upload survive a crash, a kill -9 or a reboot. It lives in the
-//! user's data directory (`$VODESK_DATA_DIR` overrides it, for tests and portable installs).
+//! user's data directory (`$VODESK_DATA_DIR` overrides it, for tests and portable installs), readable by
+//! the user only. Paths are stored as their exact bytes, so a file name that is not UTF-8 is read back
+//! as it was. A "commit" (the CompleteMultipartUpload or the single PutObject that makes the object and
+//! starts its workflow) is journaled before it is sent, so a resume after a crash checks the bucket
+//! before it would send anything again. Which process sends an upload is decided by [`UploadLease`].
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,6 +43,11 @@ pub enum JournalError {
     },
     #[error("no upload with id {0} in the journal: `vodesk uploads` lists them")]
     NotFound(i64),
+    #[error("the upload journal's lock file {path} cannot be used: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Where an upload stands.
@@ -82,6 +94,10 @@ pub struct FileIdentity {
     pub modified_ns: i64,
     /// CRC64NVME of the file's first and last MiB and its size, hex: catches content rewritten in place.
     pub fingerprint: String,
+    /// Device and inode: a file replaced by another under the same name (a rename over it) is another
+    /// file. 0 when unknown (uploads journaled by an older vodesk).
+    pub device: u64,
+    pub inode: u64,
 }
 
 /// Where the upload goes and how it is cut.
@@ -113,6 +129,17 @@ pub struct UploadRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub completed_at: Option<i64>,
+    /// Set just before the request that makes the object (CompleteMultipartUpload or the single
+    /// PutObject) was sent: the object may exist even though the upload is not recorded as completed.
+    pub commit: Option<CommitSent>,
+}
+
+/// What was journaled just before the object-making request went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CommitSent {
+    pub at: i64,
+    /// The full object's CRC64NVME: an object at the key with this checksum and size is this upload's.
+    pub crc64: u64,
 }
 
 #[cfg(test)]
@@ -127,6 +154,8 @@ impl UploadRecord {
                 size,
                 modified_ns: 0,
                 fingerprint: String::new(),
+                device: 0,
+                inode: 0,
             },
             target: UploadTarget {
                 endpoint_url: None,
@@ -145,6 +174,7 @@ impl UploadRecord {
             created_at: 0,
             updated_at: 0,
             completed_at: None,
+            commit: None,
         }
     }
 }
@@ -186,14 +216,41 @@ pub fn data_dir() -> Result<PathBuf, JournalError> {
         .ok_or(JournalError::NoDataDir)
 }
 
+/// Creates `dir` (and its parents) readable by the user only: it holds file paths, bucket names and
+/// profile names of the user's uploads.
+pub fn create_private_dir(dir: &Path) -> Result<(), JournalError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| JournalError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+/// Creates `path` if it is missing, mode 0600, and takes group and world access away from an existing
+/// one (made by an older vodesk under a permissive umask). SQLite gives its -wal and -shm files the
+/// database file's mode.
+fn make_private_file(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    let mut permissions = file.metadata()?.permissions();
+    if permissions.mode() & 0o077 != 0 {
+        permissions.set_mode(permissions.mode() & 0o700);
+        file.set_permissions(permissions)?;
+    }
+    Ok(())
+}
+
 impl Journal {
     /// Opens (creating if needed) the journal in vodesk's data directory.
     pub fn open_default() -> Result<Self, JournalError> {
         let dir = data_dir()?;
-        std::fs::create_dir_all(&dir).map_err(|source| JournalError::CreateDir {
-            path: dir.clone(),
-            source,
-        })?;
+        create_private_dir(&dir)?;
         Self::open(&dir.join(FILE_NAME))
     }
 
@@ -202,6 +259,10 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
+        make_private_file(path).map_err(|source| JournalError::CreateDir {
+            path: path.to_owned(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(open_err)?;
         // WAL lets a reader (the GUI, `vodesk uploads`) look while an upload writes; synchronous=FULL makes
         // a recorded part survive a power cut, not only a crash; the busy timeout covers two vodesk processes.
@@ -244,6 +305,7 @@ impl Journal {
              );",
         )
         .map_err(open_err)?;
+        add_missing_columns(&conn).map_err(open_err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_owned(),
@@ -279,8 +341,10 @@ impl Journal {
             conn.execute(
                 "INSERT INTO uploads (file_path, original_name, file_size, file_mtime_ns, fingerprint,
                      endpoint_url, region, profile, bucket, object_key, part_size, part_count, multipart,
-                     metadata_document, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15)",
+                     metadata_document, state, created_at, updated_at, file_path_bytes, file_device,
+                     file_inode)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 'active', ?15, ?15,
+                     ?16, ?17, ?18)",
                 params![
                     file_path.to_string_lossy(),
                     original_name,
@@ -297,6 +361,9 @@ impl Journal {
                     target.multipart,
                     target.metadata_document,
                     t,
+                    file_path.as_os_str().as_bytes(),
+                    file.device as i64,
+                    file.inode as i64,
                 ],
             )
             .map_err(sql("written"))?;
@@ -312,7 +379,7 @@ impl Journal {
             tx.execute("DELETE FROM parts WHERE upload = ?1", params![id])
                 .map_err(sql("written"))?;
             tx.execute(
-                "UPDATE uploads SET upload_id = ?2, updated_at = ?3 WHERE id = ?1",
+                "UPDATE uploads SET upload_id = ?2, commit_sent_at = NULL, updated_at = ?3 WHERE id = ?1",
                 params![id, upload_id, now()],
             )
             .map_err(sql("written"))?;
@@ -335,8 +402,9 @@ impl Journal {
             tx.execute("DELETE FROM parts WHERE upload = ?1", params![id]).map_err(sql("written"))?;
             tx.execute(
                 "UPDATE uploads SET file_size = ?2, file_mtime_ns = ?3, fingerprint = ?4, part_size = ?5,
-                     part_count = ?6, multipart = ?7, upload_id = NULL, updated_at = ?8 WHERE id = ?1",
-                params![id, file.size as i64, file.modified_ns, file.fingerprint, part_size as i64, part_count, multipart, now()],
+                     part_count = ?6, multipart = ?7, upload_id = NULL, commit_sent_at = NULL,
+                     file_device = ?9, file_inode = ?10, updated_at = ?8 WHERE id = ?1",
+                params![id, file.size as i64, file.modified_ns, file.fingerprint, part_size as i64, part_count, multipart, now(), file.device as i64, file.inode as i64],
             )
             .map_err(sql("written"))?;
             tx.commit().map_err(sql("written"))
@@ -391,20 +459,49 @@ impl Journal {
         })
     }
 
+    /// Records where an upload stands. Completed is final: a later Paused or Failed (a second process
+    /// that lost a race, a verification that could not run) never turns a finished upload back into one
+    /// that a resume would send again; such a call changes nothing and returns `Ok(false)`.
     pub fn set_state(
         &self,
         id: i64,
         state: UploadState,
         error: Option<&str>,
-    ) -> Result<(), JournalError> {
+    ) -> Result<bool, JournalError> {
         self.with(|conn| {
             let t = now();
             let completed_at = (state == UploadState::Completed).then_some(t);
             let changed = conn
                 .execute(
                     "UPDATE uploads SET state = ?2, error = ?3, updated_at = ?4,
-                         completed_at = COALESCE(?5, completed_at) WHERE id = ?1",
+                         completed_at = COALESCE(?5, completed_at)
+                     WHERE id = ?1 AND (state != 'completed' OR ?2 = 'completed')",
                     params![id, state.as_str(), error, t, completed_at],
+                )
+                .map_err(sql("written"))?;
+            if changed > 0 {
+                return Ok(true);
+            }
+            let exists: Option<i64> = conn
+                .query_row("SELECT id FROM uploads WHERE id = ?1", params![id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(sql("read"))?;
+            match exists {
+                Some(_) => Ok(false),
+                None => Err(JournalError::NotFound(id)),
+            }
+        })
+    }
+
+    /// Journals, durably, that the object-making request is about to be sent, with the object's checksum.
+    pub fn set_commit_sent(&self, id: i64, crc64: u64) -> Result<(), JournalError> {
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE uploads SET commit_sent_at = ?2, object_crc64 = ?3, updated_at = ?2 WHERE id = ?1",
+                    params![id, now(), format!("{crc64:016x}")],
                 )
                 .map_err(sql("written"))?;
             if changed == 0 {
@@ -412,6 +509,30 @@ impl Journal {
             } else {
                 Ok(())
             }
+        })
+    }
+
+    /// Forgets a journaled commit whose object is known not to exist (the request never took effect).
+    pub fn clear_commit_sent(&self, id: i64) -> Result<(), JournalError> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE uploads SET commit_sent_at = NULL, object_crc64 = NULL WHERE id = ?1",
+                params![id],
+            )
+            .map_err(sql("written"))?;
+            Ok(())
+        })
+    }
+
+    /// Whether any journaled upload uses the multipart upload `upload_id`.
+    pub fn knows_upload_id(&self, upload_id: &str) -> Result<bool, JournalError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM uploads WHERE upload_id = ?1)",
+                params![upload_id],
+                |row| row.get(0),
+            )
+            .map_err(sql("read"))
         })
     }
 
@@ -483,18 +604,57 @@ impl Journal {
 
 const SELECT_UPLOAD: &str = "SELECT id, file_path, original_name, file_size, file_mtime_ns, fingerprint,
     endpoint_url, region, profile, bucket, object_key, part_size, part_count, multipart, metadata_document,
-    upload_id, state, error, created_at, updated_at, completed_at FROM uploads";
+    upload_id, state, error, created_at, updated_at, completed_at, file_path_bytes, file_device, file_inode,
+    commit_sent_at, object_crc64 FROM uploads";
+
+/// Columns added after the first release, with their types: added to an older journal when it is opened.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("file_path_bytes", "BLOB"),
+    ("file_device", "INTEGER NOT NULL DEFAULT 0"),
+    ("file_inode", "INTEGER NOT NULL DEFAULT 0"),
+    ("commit_sent_at", "INTEGER"),
+    ("object_crc64", "TEXT"),
+];
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('uploads')")?;
+    let present = stmt
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !present.iter().any(|p| p == name) {
+            conn.execute_batch(&format!("ALTER TABLE uploads ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    Ok(())
+}
 
 fn read_upload(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
     let state: String = row.get(16)?;
+    // The exact bytes when this vodesk wrote the row; older rows only have the (lossy) text.
+    let file_path = match row.get::<_, Option<Vec<u8>>>(21)? {
+        Some(bytes) => PathBuf::from(OsString::from_vec(bytes)),
+        None => PathBuf::from(row.get::<_, String>(1)?),
+    };
+    let commit = match (
+        row.get::<_, Option<i64>>(24)?,
+        row.get::<_, Option<String>>(25)?,
+    ) {
+        (Some(at), Some(crc)) => u64::from_str_radix(&crc, 16)
+            .ok()
+            .map(|crc64| CommitSent { at, crc64 }),
+        _ => None,
+    };
     Ok(UploadRecord {
         id: row.get(0)?,
-        file_path: PathBuf::from(row.get::<_, String>(1)?),
+        file_path,
         original_name: row.get(2)?,
         file: FileIdentity {
             size: row.get::<_, i64>(3)?.max(0) as u64,
             modified_ns: row.get(4)?,
             fingerprint: row.get(5)?,
+            device: row.get::<_, i64>(22)? as u64,
+            inode: row.get::<_, i64>(23)? as u64,
         },
         target: UploadTarget {
             endpoint_url: row.get(6)?,
@@ -513,6 +673,7 @@ fn read_upload(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
         created_at: row.get(18)?,
         updated_at: row.get(19)?,
         completed_at: row.get(20)?,
+        commit,
     })
 }
 
@@ -535,6 +696,71 @@ mod tests {
     }
 
     #[test]
+    fn the_journal_is_private_to_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        create_private_dir(&data).unwrap();
+        let path = data.join(FILE_NAME);
+        // An older vodesk under a permissive umask left it world-readable.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let journal = Journal::open(&path).unwrap();
+        journal.try_lease(1).unwrap().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let entry = entry.unwrap().path();
+            let expected = if entry.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode(&entry), expected, "{}", entry.display());
+        }
+    }
+
+    #[test]
+    fn a_completed_upload_stays_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let file = FileIdentity {
+            size: 1,
+            modified_ns: 0,
+            fingerprint: String::new(),
+            device: 0,
+            inode: 0,
+        };
+        let id = journal
+            .create(Path::new("/v/a.mp4"), "a.mp4", &file, &target())
+            .unwrap();
+        assert!(journal.set_state(id, UploadState::Completed, None).unwrap());
+        // A process that lost a race reports its failure afterwards: it changes nothing.
+        assert!(
+            !journal
+                .set_state(id, UploadState::Failed, Some("lost"))
+                .unwrap()
+        );
+        assert_eq!(journal.get(id).unwrap().state, UploadState::Completed);
+        assert!(matches!(
+            journal.set_state(id + 1, UploadState::Failed, None),
+            Err(JournalError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn paths_that_are_not_utf8_come_back_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let path = PathBuf::from(OsString::from_vec(b"/cards/caf\xe9.mp4".to_vec()));
+        let file = FileIdentity {
+            size: 1,
+            modified_ns: 0,
+            fingerprint: String::new(),
+            device: 0,
+            inode: 0,
+        };
+        let id = journal.create(&path, "café.mp4", &file, &target()).unwrap();
+        assert_eq!(journal.get(id).unwrap().file_path, path);
+    }
+
+    #[test]
     fn parts_survive_reopening_and_a_new_upload_id_forgets_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite3");
@@ -542,6 +768,8 @@ mod tests {
             size: 20 << 20,
             modified_ns: 7,
             fingerprint: "ab".into(),
+            device: 3,
+            inode: 4,
         };
         let id = {
             let journal = Journal::open(&path).unwrap();

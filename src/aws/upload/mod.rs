@@ -5,6 +5,7 @@ pub mod buffers;
 pub mod events;
 pub mod fingerprint;
 pub mod journal;
+pub mod lease;
 pub mod naming;
 pub mod plan;
 pub mod prepare;

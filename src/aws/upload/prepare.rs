@@ -87,7 +87,15 @@ pub fn prepare_uploads(
     };
     for file in files {
         let key = match &options.key {
-            Some(key) => key.clone(),
+            // A key given by hand gets the same checks as a rendered one (control characters, `..`
+            // segments, length…).
+            Some(key) => match naming::validate_key(key) {
+                Ok(()) => key.clone(),
+                Err(err) => {
+                    prepared.refused.push(refuse(&file.path, err.to_string()));
+                    continue;
+                }
+            },
             None => match options
                 .template
                 .render(&file.display_name, &uuid::Uuid::new_v4(), date)
@@ -198,6 +206,33 @@ mod tests {
         assert_eq!(prepared.not_triggering.len(), 1);
         assert!(prepared.not_triggering[0].path.ends_with("old.avi"));
         assert!(!prepared.not_triggering[0].reason.is_empty());
+    }
+
+    #[test]
+    fn a_key_given_by_hand_is_checked_like_a_rendered_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        std::fs::write(dir.path().join("clip.mp4"), b"video bytes").unwrap();
+        let selection = select_files(&[dir.path().join("clip.mp4")], &|_| true);
+        for bad in [
+            "uploads/../clip.mp4",
+            "uploads/\u{1b}[2Jclip.mp4",
+            "/clip.mp4",
+        ] {
+            let options = PrepareOptions {
+                key: Some(bad.into()),
+                ..PrepareOptions::default()
+            };
+            let prepared = prepare_uploads(
+                &journal,
+                &selection.accepted,
+                &destination(Some(WorkflowTrigger::VideoFile)),
+                &options,
+            )
+            .unwrap();
+            assert!(prepared.ids.is_empty(), "{bad:?} was journaled");
+            assert_eq!(prepared.refused.len(), 1, "{bad:?}");
+        }
     }
 
     #[test]

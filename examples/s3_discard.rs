@@ -783,10 +783,14 @@ async fn shutdown_signal(exit_on_stdin_eof: bool) -> std::io::Result<()> {
             let mut stdin = std::io::stdin().lock();
             // A read error counts as closed: nobody can tell us to stop through it any more.
             while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-            let _ = eof_tx.send(());
+            if eof_tx.send(()).is_err() {
+                // The server is already stopping for another reason: nobody waits for this.
+            }
         });
         // Sent or dropped (the thread ended either way): stdin is closed.
-        let _ = eof_rx.await;
+        if eof_rx.await.is_err() {
+            // Dropped without a send: the thread ended all the same.
+        }
     };
     tokio::select! {
         _ = term.recv() => {}
@@ -838,7 +842,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         };
         // Small writes of XML answers should not wait for Nagle.
-        let _ = socket.set_nodelay(true);
+        if socket.set_nodelay(true).is_err() {
+            // Only slower: a socket that refuses the option still carries the bytes.
+        }
         let service = service.clone();
         let state = Arc::clone(&state);
         let handler =
@@ -860,8 +866,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let connection = http.serve_connection(TokioIo::new(socket), handler);
         let connection = graceful.watch(connection.into_owned());
         tokio::spawn(async move {
-            // A client that hangs up mid-request (a killed uploader) is normal here.
-            let _ = connection.await;
+            if connection.await.is_err() {
+                // A client that hangs up mid-request (a killed uploader) is normal here.
+            }
         });
     }
     drop(listener);

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::aws::upload::journal::{UploadRecord, UploadState};
-use crate::aws::upload::naming::{TriggerVerdict, video_trigger};
 use crate::contract::stack::WorkflowTrigger;
+use crate::contract::triggers::{TriggerVerdict, video_trigger};
 use crate::contract::{JobRecord, Kind, RecordOrigin, WorkflowStatus};
 use crate::time::{human_duration, parse_iso8601};
 

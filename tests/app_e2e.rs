@@ -3,6 +3,7 @@
 //! clip is dropped on the window; it is uploaded, encoded by the local pipeline, and the dashboard
 //! shows it Complete with its thumbnail loaded; selecting it shows its HLS URL, which Copy puts on the
 //! clipboard. Only the file dialog, players and notifications are stood in for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,8 +14,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use vodesk::app::VodeskApp;
 use vodesk::app::desktop::Desktop;
+use vodesk::app::engine::{Engine, EngineOptions, JournalSource};
 use vodesk::app::state::ConnectionState;
-use vodesk::aws::engine::{Engine, EngineOptions, JournalSource};
 use vodesk::jobs::JobStatus;
 
 /// Records what the app asked of the desktop.
@@ -111,8 +112,8 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         .status()
         .expect("run ffmpeg (apt-get install ffmpeg)");
     assert!(status.success());
-    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
-        && vodesk::aws::emulator::find_python().is_err()
+    if std::env::var_os(vodesk::local_stack::emulator::PYTHON_ENV).is_none()
+        && vodesk::local_stack::emulator::find_python().is_err()
     {
         panic!("the emulator is not installed: run scripts/install-emulator");
     }

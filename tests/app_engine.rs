@@ -5,6 +5,7 @@
 //! the monitor and its queue; older jobs load a page at a time on request, each exactly once,
 //! newest first; dropping the engine (the window closing) leaves no vodesk queue or
 //! subscription behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -17,12 +18,12 @@ use common::{
     vodesk_queue_urls,
 };
 use serde_json::Value;
+use vodesk::app::engine::{
+    Command, ConnectRequest, Engine, EngineOptions, Event, JournalSource, MonitorMode,
+};
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState, MonitorState, UiAction};
 use vodesk::app::upload_queue::EntryState;
 use vodesk::aws::connection::ConnectionSettings;
-use vodesk::aws::engine::{
-    Command, ConnectRequest, Engine, EngineOptions, Event, JournalSource, MonitorMode,
-};
 use vodesk::aws::upload::journal::{FileIdentity, Journal, UploadState, UploadTarget};
 use vodesk::jobs::{JobStatus, WarningKind};
 
@@ -329,7 +330,9 @@ async fn demo_stack() {
     // three minutes).
     let data = dir.join("vodesk-demo-data");
     std::fs::create_dir_all(&data).unwrap();
-    let _ = std::fs::remove_file(data.join("uploads.sqlite3"));
+    if std::fs::remove_file(data.join("uploads.sqlite3")).is_err() {
+        // No journal left from an earlier run: already the fresh start wanted.
+    }
     let journal = Journal::open(&data.join("uploads.sqlite3")).unwrap();
     let ingest_key =
         serde_json::from_str::<Value>(&fixture("sns-ingest.json")).unwrap()["srcVideo"]
@@ -689,5 +692,88 @@ async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
             .any(|e| e.name == "earlier.mp4" && e.state == EntryState::Cancelled)
     })
     .await;
+    drop(engine);
+}
+
+/// An upload another vodesk process is sending (it holds the upload's lease) is shown as running
+/// elsewhere: Resume all and Discard all leave it alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_sent_by_another_process_is_left_alone() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-busy").await;
+    let data = tempfile::tempdir().unwrap();
+    let journal_path = data.path().join("journal.sqlite3");
+    let file = common::write_file(data.path(), "busy.mp4", 1024, 4);
+    // The "other process": its own journal handle, holding the upload's lease.
+    let other = Journal::open(&journal_path).unwrap();
+    let identity = vodesk::aws::upload::fingerprint::identify(&file).unwrap();
+    let id = other
+        .create(
+            &file,
+            "busy.mp4",
+            &identity,
+            &UploadTarget {
+                endpoint_url: Some(emu.endpoint.clone()),
+                region: REGION.into(),
+                profile: None,
+                bucket: stack.source_bucket.clone(),
+                key: "uploads/busy.mp4".into(),
+                part_size: 1024,
+                part_count: 1,
+                multipart: false,
+                metadata_document: None,
+            },
+        )
+        .unwrap();
+    let lease = other.try_lease(id).unwrap().unwrap();
+
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::At(journal_path),
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let mut state = AppState::default();
+    for command in state.apply(UiAction::Connect(ConnectRequest {
+        connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
+        stack: Some("vod-busy".into()),
+        overrides: Default::default(),
+    })) {
+        engine.send(command);
+    }
+    apply_until(
+        &engine,
+        &mut state,
+        "the upload shown as running elsewhere",
+        |s| {
+            s.uploads
+                .entries
+                .iter()
+                .any(|e| e.id == id && matches!(e.state, EntryState::RunningElsewhere { .. }))
+        },
+    )
+    .await;
+    let EntryState::RunningElsewhere { holder } = &state.uploads.get(id).unwrap().state else {
+        unreachable!()
+    };
+    assert!(holder.contains(&std::process::id().to_string()), "{holder}");
+    assert!(state.apply(UiAction::ResumeEarlier).is_empty());
+    assert!(state.apply(UiAction::DiscardEarlier).is_empty());
+    // Even asked directly, the engine leaves it alone: nothing reaches the bucket.
+    engine.send(Command::ResumeUpload(id));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let listed = emu
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(&stack.source_bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+    assert_eq!(other.get(id).unwrap().state, UploadState::Active);
+    drop(lease);
     drop(engine);
 }

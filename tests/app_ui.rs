@@ -31,6 +31,7 @@
 //! point), a fixed `now` for the durations and warnings, the harness's fixed dark theme, no
 //! animations (egui_kittest turns them off) and no mouse pointer, and the harness runs the frames
 //! until the ui has settled (auto-sized table columns take a few).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,11 +41,11 @@ use egui_kittest::kittest::Queryable;
 use std::path::PathBuf;
 
 use vodesk::app::desktop::Desktop;
+use vodesk::app::engine::Command;
+use vodesk::app::engine::{Event, JobsPage, MonitorMode};
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState, UiAction};
 use vodesk::app::views::details::DetailsAction;
 use vodesk::aws::discovery::{Origin, SolutionStack, VodResources};
-use vodesk::aws::engine::Command;
-use vodesk::aws::engine::{Event, JobsPage, MonitorMode};
 use vodesk::aws::upload::events::UploadEvent;
 use vodesk::aws::upload::journal::{FileIdentity, UploadRecord, UploadState, UploadTarget};
 use vodesk::aws::upload::select::Refusal;

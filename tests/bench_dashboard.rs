@@ -16,6 +16,7 @@
 //! AccessKit tree every frame (the app does that only while a screen reader is active) and does
 //! not tessellate. Time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! the machine disturb it less than wall time; the two sides run in alternating blocks of frames.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -28,9 +29,9 @@ use eframe::egui;
 use futures_util::StreamExt;
 use serde_json::Value;
 use vodesk::app::dashboard::SortColumn;
+use vodesk::app::engine::{Command, ConnectRequest, Engine, EngineOptions, JournalSource};
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState, UiAction};
 use vodesk::aws::connection::ConnectionSettings;
-use vodesk::aws::engine::{Command, ConnectRequest, Engine, EngineOptions, JournalSource};
 
 /// The app's window size (`app::run`'s inner size).
 const WINDOW: egui::Vec2 = egui::vec2(1100.0, 720.0);
@@ -261,7 +262,7 @@ async fn load_all(endpoint: &str, stack: &str, count: usize) -> (AppState, usize
     loop {
         let events: Vec<_> = engine.drain().collect();
         for event in events {
-            if matches!(event, vodesk::aws::engine::Event::Jobs(_)) {
+            if matches!(event, vodesk::app::engine::Event::Jobs(_)) {
                 pages += 1;
             }
             for command in state.apply(event) {

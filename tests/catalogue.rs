@@ -2,6 +2,7 @@
 //! `srcBucket-startTime-index` GSI page by page (other buckets and sparse error items excluded, as the
 //! index does), the Scan fallback on a table without the index (sorted here, sparse items included),
 //! and GetItem by guid with the fixtures' full items decoded (media info, URLs).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

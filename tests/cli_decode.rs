@@ -1,4 +1,5 @@
 //! `vodesk decode` as a user runs it: the binary, on files and on stdin, with exit codes and one-line errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Stack discovery against the emulator: stacks created through CloudFormation with the solution's v6 and
 //! v5 outputs, a missing stack, a missing output, overrides, and the `vodesk stack`/`stacks` commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -9,8 +10,8 @@ use serde_json::{Value, json};
 use vodesk::aws::discovery::{
     DiscoveryError, Origin, StackOverrides, discover, find_solution_stacks,
 };
-use vodesk::aws::vod_template::{VodStackSpec, create_vod_stack, template};
 use vodesk::contract::stack::{Generation, WorkflowTrigger};
+use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack, template};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn v6_stack_is_discovered_from_its_outputs_and_resources() {

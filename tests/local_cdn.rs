@@ -1,5 +1,6 @@
-//! The local stack's "CloudFront" (`vodesk::aws::local_stack::cdn`) against the moto emulator: objects
+//! The local stack's "CloudFront" (`vodesk::local_stack::cdn`) against the moto emulator: objects
 //! put into a bucket are served over loopback HTTP with the right keys, ranges, types and CORS headers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use reqwest::{Method, StatusCode};
 
-use vodesk::aws::local_stack::cdn::{CdnError, CdnLimits, CdnListener, LocalCdn};
+use vodesk::local_stack::cdn::{CdnError, CdnLimits, CdnListener, LocalCdn};
 
 const BUCKET: &str = "vod-local-destination";
 const GUID: &str = "3f4e5d6c-7b8a-4912-8a0b-1c2d3e4f5a6b";

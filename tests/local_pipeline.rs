@@ -3,6 +3,7 @@
 //! field by field against the contract, and fetch the outputs through the local CloudFront and decode
 //! them with ffprobe. Failures end in Error (never a hang), and files that do not trigger start nothing.
 //! Each test starts its own local stack (and so its own emulator).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -16,9 +17,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
-use vodesk::aws::emulator::find_python;
-use vodesk::aws::local_stack::{LocalStack, LocalStackOptions, OutputGroups, REGION};
 use vodesk::contract::dynamodb::from_sdk_item;
+use vodesk::local_stack::emulator::find_python;
+use vodesk::local_stack::{LocalStack, LocalStackOptions, OutputGroups, REGION};
 
 /// Keys of a Complete message from this stack (FrameCapture on, MediaPackage off), contract §4.
 const COMPLETE_KEYS_HLS: [&str; 29] = [
@@ -634,7 +635,9 @@ async fn an_encoder_failure_is_an_encoding_error_with_the_tools_text() {
     )
     .expect("settings line");
     let settings: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-        let _ = child.kill();
+        if child.kill().is_err() {
+            // It has already exited; the panic below says what it printed.
+        }
         panic!("no settings line ({e}): {line}")
     });
     let endpoint = settings["AWS_ENDPOINT_URL"].as_str().expect("endpoint");
@@ -693,9 +696,11 @@ async fn an_encoder_failure_is_an_encoding_error_with_the_tools_text() {
         "Conversion failed: simulated encoder fault"
     );
 
-    let _ = Command::new("kill")
+    // Without the signal the wait below would never end.
+    Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
-        .status();
+        .status()
+        .expect("run kill");
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status}");
     let mut log = String::new();

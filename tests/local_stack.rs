@@ -2,6 +2,7 @@
 //! and whose source bucket starts a workflow for exactly the §3 suffixes; the
 //! `vodesk local-stack` command prints settings that other vodesk commands can use and stops cleanly on
 //! SIGTERM. Each test starts its own emulator (the local stack owns it), not the shared one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -12,9 +13,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::{StackOverrides, discover};
-use vodesk::aws::emulator::find_python;
-use vodesk::aws::local_stack::{LocalStack, LocalStackOptions, REGION};
 use vodesk::contract::stack::{Generation, WorkflowTrigger};
+use vodesk::local_stack::emulator::find_python;
+use vodesk::local_stack::{LocalStack, LocalStackOptions, REGION};
 
 /// The `srcVideo` of every workflow item, once `count` workflows have ended and the table has stayed
 /// the same for a few seconds (so a late extra workflow would be seen).
@@ -148,7 +149,9 @@ async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
         .read_line(&mut line)
         .expect("read the settings line");
     if read == 0 {
-        let _ = child.kill();
+        if child.kill().is_err() {
+            // It has already exited; its stderr, collected below, says why.
+        }
         let output = child.wait_with_output().expect("collect stderr");
         panic!(
             "vodesk local-stack printed no settings: {}",
@@ -205,7 +208,9 @@ async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
     let status = match wait_with_timeout(&mut child, Duration::from_secs(30)) {
         Some(status) => status,
         None => {
-            let _ = child.kill();
+            if child.kill().is_err() {
+                // It exited just now; the panic below still reports that it was late.
+            }
             panic!("vodesk local-stack did not stop within 30 s of SIGTERM");
         }
     };
@@ -242,24 +247,41 @@ async fn a_python_planted_in_the_current_directory_is_never_run() {
     std::fs::set_permissions(&planted, permissions).expect("chmod");
 
     let mut cmd = common::local_stack_command(&[]);
-    cmd.env_remove(vodesk::aws::emulator::PYTHON_ENV)
+    cmd.env_remove(vodesk::local_stack::emulator::PYTHON_ENV)
         .env("VODESK_DATA_DIR", dir.path().join("data"))
         .current_dir(dir.path());
     let mut child = cmd.spawn().expect("start vodesk local-stack");
     // Either it starts with the installed emulator (a settings line) or it says none is installed;
     // both come after the moment the planted one would have run.
+    // The line's content and the outcomes of stopping it do not matter here: only the marker does,
+    // and the stderr read below is only there to explain a failure.
     let mut line = String::new();
-    let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
-    let _ = std::process::Command::new("kill")
+    if BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .is_err()
+    {
+        // It exited without a line, which also comes after the planted one would have run.
+    }
+    if std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
-        .status();
+        .status()
+        .is_err()
+    {
+        // No `kill` program: the timeout below kills it instead.
+    }
     if wait_with_timeout(&mut child, Duration::from_secs(30)).is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
+        if child.kill().is_err() {
+            // It exited just now.
+        }
+        if child.wait().is_err() {
+            // Already reaped.
+        }
     }
     let mut stderr = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+    if let Some(mut err) = child.stderr.take()
+        && std::io::Read::read_to_string(&mut err, &mut stderr).is_err()
+    {
+        // Only part of its stderr: the assertion message shows less, the assertion is the same.
     }
     assert!(
         !marker.exists(),

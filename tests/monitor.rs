@@ -4,6 +4,7 @@
 //! nothing left behind after shutdown, abandoned queues removed (only vodesk's, only this stack's), and
 //! polling mode when SQS or SNS refuse (a local endpoint answering AccessDenied, as IAM would),
 //! including an Ingest that starts encoding (gains its encode job id).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! the plain AWS SDK. These pin down the facts the upload engine relies on: SigV4 is enforced, PutObject
 //! checksums (CRC64NVME, CRC32C, ...) are verified, UploadPart checksums are not, and a two-part upload
 //! with CRC64NVME part checksums completes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `vodesk upload|uploads|resume|cancel|presign` as a user runs them, against the emulator: kill -9 in the
 //! middle of an upload and resume, refusals, awkward names, the journal listing, presigned URLs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -373,8 +374,8 @@ async fn ctrl_c_pauses_cleanly_and_says_how_to_resume() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
-    use vodesk::aws::vod_template::{VodStackSpec, create_vod_stack};
     use vodesk::contract::stack::WorkflowTrigger;
+    use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack};
     let emu = fresh_emulator().await;
     let mut spec = VodStackSpec::v6("vod-meta", "d3k5m7n9p1r3t5.cloudfront.net");
     spec.workflow_trigger = WorkflowTrigger::MetadataFile;

@@ -4,6 +4,7 @@
 //! workflows the upload would start on AWS: the source bucket notifies a queue of every ObjectCreated, and
 //! exactly one must arrive per file. vodesk talks to the proxy; the checks talk to the emulator directly.
 //! The first tests check the proxy itself against a tiny HTTP server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

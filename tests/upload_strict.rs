@@ -1,5 +1,6 @@
 //! Uploads against a strict S3 server (s3s-fs: real SigV4 and payload-hash checks, PutObject checksums
 //! verified): what passes moto must also pass a server that checks what it is sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

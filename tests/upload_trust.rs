@@ -2,6 +2,7 @@
 //! vodesk process, a crash between CompleteMultipartUpload and the journal, a file rewritten or replaced
 //! while it is sent or between two runs, a file name that is not UTF-8. Each test counts the
 //! ObjectCreated events the bucket sends (each one starts a paid workflow on AWS), not only bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use crate::aws::upload::naming::VIDEO_SUFFIXES_V53;
 use crate::contract::safe_url::SafeUrl;
+use crate::contract::triggers::VIDEO_SUFFIXES_V53;
 
 /// Wakes the UI after a background answer.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
@@ -92,7 +92,9 @@ impl Desktop for NativeDesktop {
                     .add_filter("All files", &["*"])
                     .pick_files()
                     .unwrap_or_default();
-                let _ = sender.send(picked);
+                if sender.send(picked).is_err() {
+                    // The window closed while the dialog was open: nobody is left to add the files.
+                }
                 repaint();
             });
         if spawned.is_err() {
@@ -112,16 +114,23 @@ impl Desktop for NativeDesktop {
     fn notify(&mut self, title: &str, body: &str) {
         let (title, body) = (title.to_owned(), body.to_owned());
         // D-Bus round trips: off the UI thread.
-        let _ = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("vodesk-notify".into())
             .spawn(move || {
-                let _ = notify_rust::Notification::new()
+                let shown = notify_rust::Notification::new()
                     .appname("vodesk")
                     .summary(&title)
                     .body(&body)
                     .icon("vodesk")
                     .show();
+                // A desktop without a notification service is common; the window shows the same news.
+                if let Err(err) = shown {
+                    tracing::debug!("desktop notification not shown: {err}");
+                }
             });
+        if let Err(err) = spawned {
+            tracing::debug!("desktop notification skipped: its thread did not start: {err}");
+        }
     }
 
     fn open_in_player(&mut self, url: &str) -> Result<String, String> {

@@ -8,6 +8,7 @@
 
 pub mod dashboard;
 pub mod desktop;
+pub mod engine;
 pub mod state;
 pub mod thumbnails;
 pub mod upload_queue;
@@ -18,9 +19,9 @@ use std::time::{Duration, SystemTime};
 
 use eframe::egui;
 
+use crate::app::engine::{Command, ConnectRequest, Engine, EngineOptions, Event};
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
-use crate::aws::engine::{Command, ConnectRequest, Engine, EngineOptions, Event};
 use crate::aws::profiles::{Profile, list_profiles};
 use crate::contract::safe_url::{SafeUrl, UrlRefused};
 use desktop::{Desktop, NativeDesktop};
@@ -96,6 +97,13 @@ pub fn run(launch: Launch) -> Result<(), AppError> {
         .with_drag_and_drop(true);
     if let Some(icon) = icon() {
         viewport = viewport.with_icon(Arc::new(icon));
+    }
+    // eframe keeps the settings (connection, profile, stack) in its storage folder: make it the user's
+    // alone before eframe writes there. Failing to costs only that protection.
+    if let Some(dir) = eframe::storage_dir("vodesk")
+        && let Err(err) = crate::aws::upload::journal::create_private_dir(&dir)
+    {
+        tracing::warn!("could not make {} private: {err}", dir.display());
     }
     let options = eframe::NativeOptions {
         viewport,

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::dashboard::{self, Filter, Sort, SortColumn};
-use super::upload_queue::UploadQueue;
+use super::upload_queue::{EntryState, UploadQueue};
+use crate::app::engine::{Command, ConnectRequest, Event, MonitorMode};
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::{SolutionStack, VodResources};
-use crate::aws::engine::{Command, ConnectRequest, Event, MonitorMode};
 use crate::aws::monitor::{JobUpdate, Via};
 use crate::contract::RecordOrigin;
 use crate::jobs::{Job, JobBook, JobIndex, JobStatus, JobWarning, StackFacts, Thresholds};
@@ -239,7 +239,10 @@ impl AppState {
                     .uploads
                     .entries
                     .iter()
-                    .filter(|e| e.from_earlier)
+                    // One that another vodesk sends is not this window's to discard.
+                    .filter(|e| {
+                        e.from_earlier && !matches!(e.state, EntryState::RunningElsewhere { .. })
+                    })
                     .map(|e| Command::CancelUpload(e.id))
                     .collect();
             }
@@ -453,7 +456,7 @@ impl AppState {
     }
 
     /// Marks an older page as asked for, when one may be: true when the caller should send
-    /// [`crate::aws::engine::Command::LoadMoreJobs`]. A retry after a failure is allowed.
+    /// [`crate::app::engine::Command::LoadMoreJobs`]. A retry after a failure is allowed.
     pub fn begin_loading_older(&mut self) -> bool {
         if !matches!(self.catalogue, CatalogueState::Loaded { more: true }) || self.loading_older {
             return false;
@@ -480,7 +483,7 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::aws::engine::JobsPage;
+    use crate::app::engine::JobsPage;
     use crate::contract::{Decoded, JobRecord, decode_document};
     use crate::jobs::{JobStatus, WarningKind};
 
@@ -857,7 +860,7 @@ mod action_tests {
                 r
             })
             .collect();
-        state.apply(Event::Jobs(Box::new(crate::aws::engine::JobsPage {
+        state.apply(Event::Jobs(Box::new(crate::app::engine::JobsPage {
             records,
             uploads: vec![],
             warnings: vec![],

@@ -1,15 +1,18 @@
-//! Everything that talks to AWS (or to the local emulator that stands in for it): SDK clients built from
-//! the user's connection settings, stack discovery, and the emulator used by tests and the local stack.
+//! Everything that talks to AWS, and nothing else: SDK clients built from the user's connection
+//! settings, stack discovery, uploads, the live monitor, the catalogue, thumbnails, profiles and the
+//! reading of SDK errors. The app's runtime is `app::engine`; the emulated solution is `local_stack`.
 
 pub mod catalogue;
 pub mod connection;
 pub mod discovery;
-pub mod emulator;
-pub mod engine;
-pub mod local_stack;
 pub mod monitor;
 pub mod profiles;
 pub mod sdk_error;
 pub mod thumbnails;
 pub mod upload;
-pub mod vod_template;
+
+// Old paths, while the last test suites move to the new ones.
+#[doc(hidden)]
+pub use crate::app::engine;
+#[doc(hidden)]
+pub use crate::local_stack::{self, emulator, vod_template};

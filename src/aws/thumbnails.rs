@@ -547,7 +547,9 @@ fn write_cached(dir: &Path, path: &Path, thumb: &Thumbnail) -> Result<(), String
     image
         .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
         .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    // Readable by the user only, like the journal: it shows which jobs this user looked at. The files
+    // themselves are made 0600 by tempfile.
+    crate::aws::upload::journal::create_private_dir(dir).map_err(|e| e.to_string())?;
     // Written aside and renamed into place, so a reader never sees half a file.
     let mut tmp = tempfile::Builder::new()
         .prefix(".partial-")
@@ -784,6 +786,11 @@ mod tests {
         let t = thumb(30, 17);
         cache.put("https://a/x.jpg", 96, &t).await;
         assert_eq!(cache.get("https://a/x.jpg", 96).await, Some(t.clone()));
+        // Private to the user, like the journal.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("thumbs")), 0o700);
+        assert_eq!(mode(&cache.path_for("https://a/x.jpg", 96)), 0o600);
         // Another size or URL is another entry.
         assert_eq!(cache.get("https://a/x.jpg", 640).await, None);
         assert_eq!(cache.get("https://a/y.jpg", 96).await, None);

@@ -130,7 +130,9 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = err.print();
+            if err.print().is_err() {
+                // stdout/stderr is closed: there is nowhere left to say it; the exit code still does.
+            }
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
@@ -196,10 +198,18 @@ fn init_logging(verbose: u8) {
         1 => "vodesk=debug,info",
         _ => "vodesk=trace,debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    // The SDK's signer traces each canonical request, and a presigned one carries the session token in
+    // its query string: never logged, whatever RUST_LOG asks (it logs nothing else).
+    if let Ok(signer) = "aws_sigv4=off".parse() {
+        filter = filter.add_directive(signer);
+    }
+    let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+    if installed.is_err() {
+        // A global subscriber is already installed (set once per process): logs go to that one.
+    }
 }

@@ -13,7 +13,7 @@ use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::events::UploadEvent;
 use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState};
-use vodesk::aws::upload::naming::{self, KeyTemplate, TriggerVerdict};
+use vodesk::aws::upload::naming::{self, KeyTemplate};
 use vodesk::aws::upload::plan::{self, human_bytes, human_rate};
 use vodesk::aws::upload::prepare::{self, PrepareError, PrepareOptions, prepare_uploads};
 use vodesk::aws::upload::select::{is_video_extension, select_files};
@@ -21,6 +21,7 @@ use vodesk::aws::upload::uploader::{
     Outcome, UploadControl, Uploader, UploaderConfig, sign_payload_for,
 };
 use vodesk::contract::stack::WorkflowTrigger;
+use vodesk::contract::triggers::{self, TriggerVerdict};
 
 use super::{ConnectionArgs, ExitError};
 
@@ -423,7 +424,7 @@ pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> any
             key.clone()
         }
         None => KeyTemplate::parse(&args.key_template)
-            .and_then(|t| t.render(&args.name, &uuid::Uuid::new_v4(), naming::today_utc()))
+            .and_then(|t| t.render(&args.name, &uuid::Uuid::new_v4(), vodesk::time::today_utc()))
             .map_err(|e| input_error(e.to_string()))?,
     };
     if dest.trigger == Some(WorkflowTrigger::MetadataFile) {
@@ -432,7 +433,7 @@ pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> any
             naming::metadata_key(&key)
         );
     } else if let TriggerVerdict::WillNotStart { reason } =
-        naming::video_trigger(&key, dest.trigger, dest.version.as_deref())
+        triggers::video_trigger(&key, dest.trigger, dest.version.as_deref())
         && !args.force
     {
         return Err(input_error(format!(
@@ -678,7 +679,7 @@ impl Display {
                 serde_json::json!({"event": "message", "message": text})
             );
         } else {
-            let _ = self.multi.println(text);
+            print_above(&self.multi, text);
         }
     }
 
@@ -709,11 +710,14 @@ impl Display {
                 bar.set_position(*already_confirmed);
                 bar.reset_eta();
                 if *already_confirmed > 0 {
-                    let _ = self.multi.println(format!(
-                        "{name}: resuming, {} of {} already on the server",
-                        human_bytes(*already_confirmed),
-                        human_bytes(*size)
-                    ));
+                    print_above(
+                        &self.multi,
+                        format!(
+                            "{name}: resuming, {} of {} already on the server",
+                            human_bytes(*already_confirmed),
+                            human_bytes(*size)
+                        ),
+                    );
                 }
                 bar.set_message(format!("→ s3://{bucket}/{key}"));
                 self.sizes.insert(id, (*size, *already_confirmed));
@@ -729,7 +733,7 @@ impl Display {
                 self.update_total();
             }
             UploadEvent::Note { message, .. } => {
-                let _ = self.multi.println(format!("{}: {message}", self.name(id)));
+                print_above(&self.multi, format!("{}: {message}", self.name(id)));
             }
             UploadEvent::Paused { reason, .. } => {
                 if let Some(bar) = self.bars.get(&id) {
@@ -757,16 +761,14 @@ impl Display {
                         human_rate(*size as f64 / seconds.max(0.001))
                     ));
                 } else {
-                    let _ = self.multi.println(format!("uploaded s3://{bucket}/{key}"));
+                    print_above(&self.multi, format!("uploaded s3://{bucket}/{key}"));
                 }
             }
             UploadEvent::Failed { error, .. } => {
                 if let Some(bar) = self.bars.get(&id) {
                     bar.abandon_with_message("failed");
                 }
-                let _ = self
-                    .multi
-                    .println(format!("{}: failed: {error}", self.name(id)));
+                print_above(&self.multi, format!("{}: failed: {error}", self.name(id)));
             }
             UploadEvent::Cancelled { .. } => {
                 if let Some(bar) = self.bars.get(&id) {
@@ -774,10 +776,10 @@ impl Display {
                 }
             }
             UploadEvent::RunningElsewhere { holder, .. } => {
-                let _ = self.multi.println(format!(
-                    "{}: left alone: {holder} is sending it",
-                    self.name(id)
-                ));
+                print_above(
+                    &self.multi,
+                    format!("{}: left alone: {holder} is sending it", self.name(id)),
+                );
             }
         }
     }
@@ -803,6 +805,14 @@ impl Display {
         if let Some(total) = &self.total {
             total.finish();
         }
+    }
+}
+
+/// Prints a line above the bars. It fails only when stderr is closed (the terminal went away): then there
+/// is nowhere left to say it, and the upload goes on regardless.
+fn print_above(multi: &MultiProgress, text: impl AsRef<str>) {
+    if let Err(err) = multi.println(text) {
+        tracing::debug!("progress line not printed: {err}");
     }
 }
 

@@ -1,6 +1,9 @@
 //! The Video on Demand on AWS contract: typed, tolerant readers for everything the solution emits
 //! (SNS notifications raw or enveloped, DynamoDB items, srcMediainfo, stack outputs).
 //! Engine, CLI and UI all read the solution through this one module.
+//!
+//! "Contract §N" in comments across the crate is section N of `docs/vod-contract.md`, the solution's
+//! shapes and rules as checked against its source; its examples are in `tests/fixtures/vod-examples/`.
 
 pub mod decode;
 pub mod dynamodb;
@@ -10,6 +13,7 @@ pub mod record;
 pub mod safe_url;
 pub mod stack;
 pub mod terminal;
+pub mod triggers;
 mod value;
 
 pub use decode::{

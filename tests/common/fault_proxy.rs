@@ -477,11 +477,15 @@ impl FaultProxy {
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            // The proxy's thread has already ended (its receiver is gone): nothing left to stop.
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            // The proxy's thread panicked; its message is already printed and the test reports it.
         }
     }
 }
@@ -507,7 +511,9 @@ async fn accept_loop(listener: TcpListener, target: SocketAddr, shared: Arc<Shar
 
 /// Closes with a TCP RST (SO_LINGER 0), as a cut network or a crashed peer looks.
 fn reset(stream: TcpStream) {
-    let _ = stream.set_zero_linger();
+    if stream.set_zero_linger().is_err() {
+        // The socket is already dead, which is what a reset is for: dropping it closes it anyway.
+    }
     drop(stream);
 }
 
@@ -551,8 +557,11 @@ async fn serve(client: TcpStream, target: SocketAddr, shared: Arc<Shared>) {
         reset(client);
         return;
     };
-    let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
+    for stream in [&client, &server] {
+        if stream.set_nodelay(true).is_err() {
+            // Nagle only delays small writes; a socket that refuses the option still carries the bytes.
+        }
+    }
     let (client_r, client_w) = client.into_split();
     let (server_r, server_w) = server.into_split();
     let mut conn = Conn {
@@ -566,7 +575,9 @@ async fn serve(client: TcpStream, target: SocketAddr, shared: Arc<Shared>) {
             Ok(true) => continue,
             Ok(false) | Err(Cut::Io) => return,
             Err(Cut::Close) => {
-                let _ = conn.client_w.shutdown().await;
+                if conn.client_w.shutdown().await.is_err() {
+                    // The client has already gone: the connection is closed either way.
+                }
                 return;
             }
             Err(Cut::Reset) => {

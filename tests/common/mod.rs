@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use tokio::sync::{Mutex, MutexGuard};
 
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
-use vodesk::aws::emulator::{Emulator, find_python};
+use vodesk::local_stack::emulator::{Emulator, find_python};
 
 pub const REGION: &str = "us-east-1";
 
@@ -89,10 +89,10 @@ pub fn local_stack_command(extra: &[&str]) -> std::process::Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if std::env::var_os(vodesk::aws::emulator::PYTHON_ENV).is_none()
+    if std::env::var_os(vodesk::local_stack::emulator::PYTHON_ENV).is_none()
         && let Ok(python) = find_python()
     {
-        cmd.env(vodesk::aws::emulator::PYTHON_ENV, python);
+        cmd.env(vodesk::local_stack::emulator::PYTHON_ENV, python);
     }
     cmd
 }
@@ -173,8 +173,9 @@ pub fn slow_upload_args(
 
 /// Creates a v6 VOD-shaped stack `name` in the emulator and discovers it, as `vodesk --stack` would.
 pub async fn vod_stack(clients: &AwsClients, name: &str) -> vodesk::aws::discovery::VodResources {
-    let spec = vodesk::aws::vod_template::VodStackSpec::v6(name, "d1q2w3e4r5t6y7.cloudfront.net");
-    vodesk::aws::vod_template::create_vod_stack(&clients.cloudformation, &spec)
+    let spec =
+        vodesk::local_stack::vod_template::VodStackSpec::v6(name, "d1q2w3e4r5t6y7.cloudfront.net");
+    vodesk::local_stack::vod_template::create_vod_stack(&clients.cloudformation, &spec)
         .await
         .expect("create the VOD stack");
     vodesk::aws::discovery::discover(

@@ -162,8 +162,10 @@ impl StrictS3 {
         let stop = |child: &mut Child, why: String| {
             stop_guard(child);
             let mut detail = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                let _ = err.read_to_string(&mut detail);
+            if let Some(mut err) = child.stderr.take()
+                && err.read_to_string(&mut detail).is_err()
+            {
+                // Its stderr only details the failure; `why` alone still says what went wrong.
             }
             let detail = detail.trim();
             if detail.is_empty() {
@@ -249,8 +251,12 @@ fn stop_guard(child: &mut Child) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    if child.kill().is_err() {
+        // It has already exited, which is the outcome wanted; the wait below reaps it.
+    }
+    if child.wait().is_err() {
+        // Already reaped: nothing is left behind.
+    }
 }
 
 impl Drop for StrictS3 {

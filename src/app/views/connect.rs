@@ -7,10 +7,10 @@
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
+use crate::app::engine::ConnectRequest;
 use crate::app::state::{AppState, ConnectionState, UiAction};
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
-use crate::aws::engine::ConnectRequest;
 use crate::aws::profiles::Profile;
 
 /// What the user typed, kept between frames and runs.

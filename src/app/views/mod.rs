@@ -16,7 +16,7 @@ use eframe::egui::{self, RichText};
 
 use super::state::{AppState, ConnectionState, MonitorState, UiAction};
 use super::thumbnails::ThumbnailBook;
-use crate::aws::engine::MonitorMode;
+use crate::app::engine::MonitorMode;
 use crate::aws::profiles::Profile;
 use crate::aws::upload::plan::human_rate;
 use connect::ConnectForm;
@@ -250,8 +250,8 @@ fn monitor_indicator(ui: &mut egui::Ui, monitor: &MonitorState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::engine::{Event, JobsPage};
     use crate::aws::discovery::VodResources;
-    use crate::aws::engine::{Event, JobsPage};
     use crate::contract::decode_document;
 
     fn page_of(count: u64, more: bool) -> Event {

@@ -358,7 +358,10 @@ impl Monitor {
         }
         self.cancel.cancel();
         if let Some(poller) = poller {
-            let _ = poller.await;
+            // Err only if the poller panicked or was aborted; either way it has stopped, as wanted here.
+            if let Err(err) = poller.await {
+                tracing::debug!("monitor: the poller ended abnormally: {err}");
+            }
         }
         let teardown = queue::teardown(sqs, sns, &own).await;
         StopReport {

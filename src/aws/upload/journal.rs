@@ -216,17 +216,25 @@ pub fn data_dir() -> Result<PathBuf, JournalError> {
         .ok_or(JournalError::NoDataDir)
 }
 
-/// Creates `dir` (and its parents) readable by the user only: it holds file paths, bucket names and
-/// profile names of the user's uploads.
+/// Creates `dir` (and its parents) readable by the user only, and takes group and world access away
+/// from it if it exists (made by an older vodesk, or by eframe): it holds file paths, bucket names,
+/// profile names and the app's settings.
 pub fn create_private_dir(dir: &Path) -> Result<(), JournalError> {
+    let err = |source| JournalError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    };
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|source| JournalError::CreateDir {
-            path: dir.to_owned(),
-            source,
-        })
+        .map_err(err)?;
+    let mut permissions = std::fs::metadata(dir).map_err(err)?.permissions();
+    if permissions.mode() & 0o077 != 0 {
+        permissions.set_mode(permissions.mode() & 0o700);
+        std::fs::set_permissions(dir, permissions).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Creates `path` if it is missing, mode 0600, and takes group and world access away from an existing
@@ -699,6 +707,9 @@ mod tests {
     fn the_journal_is_private_to_the_user() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        // Made by an older vodesk (or eframe) under a permissive umask.
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
         create_private_dir(&data).unwrap();
         let path = data.join(FILE_NAME);
         // An older vodesk under a permissive umask left it world-readable.

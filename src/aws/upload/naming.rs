@@ -8,23 +8,9 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use uuid::Uuid;
-
-use crate::contract::stack::WorkflowTrigger;
-
-/// Extensions whose keys start a workflow on v5.3.0 and later (VideoFile stacks). Each triggers in
-/// all lower case or ALL UPPER case; mixed case (`.Mp4`) never does.
-pub const VIDEO_SUFFIXES_V53: [&str; 12] = [
-    "mpg", "mp4", "m4v", "mov", "m2ts", "wmv", "mxf", "mkv", "m3u8", "mpeg", "webm", "h264",
-];
-/// Extensions that start a workflow on v5.0.0–v5.2.x, lower case only.
-pub const VIDEO_SUFFIXES_V50: [&str; 5] = ["mpg", "mp4", "m4v", "mov", "m2ts"];
-/// Extensions that start a workflow on v4.x, lower case only. `mv4` is the solution's own typo for
-/// `m4v`: on v4 an `.m4v` upload does not start a workflow, and `.mv4` does.
-pub const VIDEO_SUFFIXES_V4: [&str; 5] = ["mpg", "mp4", "mv4", "mov", "m2ts"];
 
 /// The key template used when the user gives none: a fresh folder per upload, so two uploads of
 /// `clip.mp4` never collide and each key still ends in the (sanitized) file name.
@@ -439,7 +425,7 @@ impl KeyTemplate {
     }
 
     /// The key for `file_name` (a name, or a path whose directories are ignored), with this upload's
-    /// `uuid` and the UTC `date` as `(year, month, day)` (see [`today_utc`]). The key is checked with
+    /// `uuid` and the UTC `date` as `(year, month, day)` (see [`crate::time::today_utc`]). The key is checked with
     /// [`validate_key`]; it can still fail for unusual names, e.g. `{original}` with a control
     /// character, or a long prefix plus a long name.
     pub fn render(
@@ -505,214 +491,6 @@ impl fmt::Display for KeyTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Today's date in UTC as `(year, month, day)`, for [`KeyTemplate::render`].
-pub fn today_utc() -> (i32, u32, u32) {
-    utc_date(SystemTime::now())
-}
-
-/// The UTC calendar date of `time`, without a date crate.
-pub fn utc_date(time: SystemTime) -> (i32, u32, u32) {
-    const SECONDS_PER_DAY: u64 = 86_400;
-    let days = match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs() / SECONDS_PER_DAY).unwrap_or(i64::MAX),
-        // Before 1970: a partial day still belongs to the previous date.
-        Err(before) => {
-            let seconds =
-                before.duration().as_secs() + u64::from(before.duration().subsec_nanos() > 0);
-            i64::try_from(seconds.div_ceil(SECONDS_PER_DAY)).map_or(i64::MIN, |d| -d)
-        }
-    };
-    civil_from_days(days)
-}
-
-/// Proleptic Gregorian `(year, month, day)` of a day count since 1970-01-01: Howard Hinnant's
-/// `civil_from_days` (<http://howardhinnant.github.io/date_algorithms.html>), exact for any day count
-/// whose year fits in an i32 (saturated otherwise).
-pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
-    let z = days.saturating_add(719_468);
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097); // [0, 146096]
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365; // [0, 399]
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100); // [0, 365]
-    let shifted_month = (5 * day_of_year + 2) / 153; // [0, 11], March = 0
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1; // [1, 31]
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era
-        .saturating_add(era.saturating_mul(400))
-        .saturating_add(i64::from(month <= 2));
-    let year = i32::try_from(year).unwrap_or(if year < 0 { i32::MIN } else { i32::MAX });
-    // month ∈ [1, 12] and day ∈ [1, 31], so these conversions cannot fail.
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Workflow triggers
-// ---------------------------------------------------------------------------------------------
-
-/// Whether uploading a key will start a workflow by itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TriggerVerdict {
-    Starts,
-    /// No workflow will start; `reason` is a complete sentence for the user, ending in a full stop.
-    WillNotStart {
-        reason: String,
-    },
-}
-
-/// Which release family's suffix filters a stack has (contract §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SuffixRules {
-    V4,
-    V50,
-    V53,
-}
-
-impl SuffixRules {
-    /// Rules for a release string such as `v6.1.13`. An unknown or unreadable version gets the
-    /// current (v5.3+) rules: new deployments are v6, and a lower-case extension, which vodesk
-    /// always writes for `{name}`, triggers on every release that has it in its list. Releases
-    /// before v4 (outside the contract) get the v4 rules, the oldest known.
-    fn for_version(version: Option<&str>) -> Self {
-        match version.and_then(parse_version) {
-            Some((major, _)) if major <= 4 => Self::V4,
-            Some((5, minor)) if minor < 3 => Self::V50,
-            _ => Self::V53,
-        }
-    }
-
-    fn suffixes(self) -> &'static [&'static str] {
-        match self {
-            Self::V4 => &VIDEO_SUFFIXES_V4,
-            Self::V50 => &VIDEO_SUFFIXES_V50,
-            Self::V53 => &VIDEO_SUFFIXES_V53,
-        }
-    }
-
-    fn upper_case_triggers(self) -> bool {
-        self == Self::V53
-    }
-}
-
-/// `(major, minor)` of `v6.1.13`, `6.1`, `V5.2.0-rc1`; `None` when it does not start that way.
-fn parse_version(version: &str) -> Option<(u32, u32)> {
-    let trimmed = version.trim();
-    let numbers = trimmed
-        .strip_prefix(['v', 'V'])
-        .unwrap_or(trimmed)
-        .split('.');
-    let mut leading = numbers.map(|part| {
-        let digits_end = part
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(part.len());
-        part.get(..digits_end)
-            .and_then(|digits| digits.parse::<u32>().ok())
-    });
-    let major = leading.next().flatten()?;
-    let minor = leading.next().flatten().unwrap_or(0);
-    Some((major, minor))
-}
-
-/// The extensions that start a workflow on a release (`None`: unknown, v5.3+ rules), lower case.
-pub fn trigger_suffixes(solution_version: Option<&str>) -> &'static [&'static str] {
-    SuffixRules::for_version(solution_version).suffixes()
-}
-
-/// Whether uploading `key` starts a workflow by itself, by contract §3.
-///
-/// `trigger` is the stack's WorkflowTrigger (`None`: unknown, treated as VideoFile, the default) and
-/// `solution_version` its release (`None`: unknown, v5.3+ rules). S3's suffix filters compare the
-/// raw key case-sensitively, so the extension must be in the release's list in lower case, or (v5.3+
-/// only) ALL UPPER case.
-pub fn video_trigger(
-    key: &str,
-    trigger: Option<WorkflowTrigger>,
-    solution_version: Option<&str>,
-) -> TriggerVerdict {
-    let will_not = |reason: String| TriggerVerdict::WillNotStart { reason };
-    if trigger == Some(WorkflowTrigger::MetadataFile) {
-        return will_not(
-            "This stack's WorkflowTrigger is MetadataFile, so a video never starts a workflow by itself: \
-             a metadata file (<stem>.json whose \"srcVideo\" is the video's key) must be uploaded after it. \
-             vodesk's metadata mode uploads that file for you."
-                .to_owned(),
-        );
-    }
-    let rules = SuffixRules::for_version(solution_version);
-    let known_version = solution_version.filter(|v| parse_version(v).is_some());
-    let stack = match known_version {
-        Some(version) => format!("this stack ({})", version.trim()),
-        None => "this stack (version unknown, so v5.3.0+ rules are assumed)".to_owned(),
-    };
-    let allowed = rules
-        .suffixes()
-        .iter()
-        .map(|s| format!(".{s}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-
-    let Some(extension) = base_name(key)
-        .rsplit_once('.')
-        .map(|(_, extension)| extension)
-        .filter(|extension| !extension.is_empty())
-    else {
-        return will_not(format!(
-            "The key {key:?} has no file extension, so uploading it will not start a workflow; \
-             on {stack} only keys ending in {allowed} do."
-        ));
-    };
-    let lower = extension.to_ascii_lowercase();
-    let upper = extension.to_ascii_uppercase();
-    if rules.suffixes().contains(&lower.as_str()) {
-        if extension == lower {
-            return TriggerVerdict::Starts;
-        }
-        if extension == upper {
-            if rules.upper_case_triggers() {
-                return TriggerVerdict::Starts;
-            }
-            return will_not(format!(
-                "The extension \".{extension}\" is upper case, which starts a workflow only on v5.3.0 and later, \
-                 and {stack} is older. Use lower case: \".{lower}\"."
-            ));
-        }
-        return will_not(format!(
-            "The extension \".{extension}\" mixes upper and lower case, and mixed case never starts a workflow \
-             (the bucket's suffix filters are case-sensitive). Use lower case: \".{lower}\"."
-        ));
-    }
-    if lower == "json" {
-        return will_not(format!(
-            "A \".{extension}\" key does not start a workflow on {stack}: metadata files start workflows \
-             only on stacks whose WorkflowTrigger is MetadataFile, and videos need one of {allowed}."
-        ));
-    }
-    if rules == SuffixRules::V4 && lower == "m4v" {
-        return will_not(format!(
-            "The extension \".{extension}\" does not start a workflow on {stack}: v4.x filters for \".mv4\" \
-             (a typo in the solution) instead of \".m4v\". Rename the file to \".mp4\" (an .m4v file is an MP4 file), \
-             or upgrade the stack."
-        ));
-    }
-    will_not(format!(
-        "The extension \".{extension}\" does not start a workflow on {stack}; only {allowed} do \
-         (lower case{}). Convert the video to one of those formats; MP4 is the safest choice.",
-        if rules.upper_case_triggers() {
-            " or ALL UPPER case"
-        } else {
-            ""
-        }
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -912,20 +690,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
-    use std::time::Duration;
 
     fn uuid() -> Uuid {
         Uuid::parse_str("0f8fad5b-d9cb-469f-a165-70867728950e").unwrap()
     }
 
     const DATE: (i32, u32, u32) = (2025, 3, 7);
-
-    fn reason(verdict: TriggerVerdict) -> String {
-        match verdict {
-            TriggerVerdict::WillNotStart { reason } => reason,
-            TriggerVerdict::Starts => panic!("expected WillNotStart"),
-        }
-    }
 
     // ---- sanitize_file_name ----
 
@@ -1061,7 +831,7 @@ mod tests {
         }
 
         #[test]
-        fn sanitize_keeps_a_known_extension(stem in "\\PC{0,300}", ext in prop::sample::select(VIDEO_SUFFIXES_V53.to_vec())) {
+        fn sanitize_keeps_a_known_extension(stem in "\\PC{0,300}", ext in prop::sample::select(crate::contract::triggers::VIDEO_SUFFIXES_V53.to_vec())) {
             let out = sanitize_file_name(&format!("{stem}.{}", ext.to_uppercase()));
             let expected_suffix = format!(".{ext}");
             prop_assert!(out.ends_with(&expected_suffix), "{}", out);
@@ -1296,218 +1066,7 @@ mod tests {
         }
     }
 
-    // ---- dates ----
-
-    #[test]
-    fn civil_from_days_known_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(31), (1970, 2, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(10_957), (2000, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(20_089), (2025, 1, 1));
-        assert_eq!(civil_from_days(-719_468), (0, 3, 1));
-        // Saturates instead of overflowing.
-        let _ = civil_from_days(i64::MAX);
-        let _ = civil_from_days(i64::MIN);
-    }
-
-    #[test]
-    fn utc_date_of_instants() {
-        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
-        assert_eq!(utc_date(UNIX_EPOCH), (1970, 1, 1));
-        assert_eq!(utc_date(at(86_399)), (1970, 1, 1));
-        assert_eq!(utc_date(at(86_400)), (1970, 1, 2));
-        // 2025-10-14T09:12:12Z
-        assert_eq!(utc_date(at(1_760_433_132)), (2025, 10, 14));
-        assert_eq!(
-            utc_date(UNIX_EPOCH - Duration::from_secs(1)),
-            (1969, 12, 31)
-        );
-        assert_eq!(
-            utc_date(UNIX_EPOCH - Duration::from_nanos(1)),
-            (1969, 12, 31)
-        );
-        assert_eq!(
-            utc_date(UNIX_EPOCH - Duration::from_secs(86_400)),
-            (1969, 12, 31)
-        );
-        assert_eq!(
-            utc_date(UNIX_EPOCH - Duration::from_secs(86_401)),
-            (1969, 12, 30)
-        );
-        let (year, month, day) = today_utc();
-        assert!(year >= 2025 && (1..=12).contains(&month) && (1..=31).contains(&day));
-    }
-
-    proptest! {
-        #[test]
-        fn civil_dates_are_consecutive(days in -1_000_000i64..1_000_000) {
-            let (y1, m1, d1) = civil_from_days(days);
-            let (y2, m2, d2) = civil_from_days(days + 1);
-            prop_assert!((1..=12).contains(&m1) && (1..=31).contains(&d1));
-            if d2 == 1 {
-                // A new month starts: either next month of the same year, or January of the next.
-                prop_assert!((y2 == y1 && m2 == m1 + 1) || (y2 == y1 + 1 && m1 == 12 && m2 == 1));
-            } else {
-                prop_assert_eq!((y2, m2, d2), (y1, m1, d1 + 1));
-            }
-        }
-    }
-
     // ---- video_trigger ----
-
-    #[test]
-    fn trigger_suffix_lists() {
-        assert_eq!(trigger_suffixes(None), &VIDEO_SUFFIXES_V53);
-        assert_eq!(trigger_suffixes(Some("v6.1.13")), &VIDEO_SUFFIXES_V53);
-        assert_eq!(trigger_suffixes(Some("v5.3.0")), &VIDEO_SUFFIXES_V53);
-        assert_eq!(trigger_suffixes(Some("v5.2.0")), &VIDEO_SUFFIXES_V50);
-        assert_eq!(trigger_suffixes(Some("5.0.0")), &VIDEO_SUFFIXES_V50);
-        assert_eq!(trigger_suffixes(Some("v4.3.0")), &VIDEO_SUFFIXES_V4);
-        assert_eq!(trigger_suffixes(Some("V4.0")), &VIDEO_SUFFIXES_V4);
-        assert_eq!(trigger_suffixes(Some("v5")), &VIDEO_SUFFIXES_V50);
-        assert_eq!(trigger_suffixes(Some("garbage")), &VIDEO_SUFFIXES_V53);
-        assert_eq!(trigger_suffixes(Some("")), &VIDEO_SUFFIXES_V53);
-        assert_eq!(trigger_suffixes(Some(" v5.2.1-rc1 ")), &VIDEO_SUFFIXES_V50);
-    }
-
-    #[test]
-    fn v53_lower_and_upper_trigger() {
-        for version in [None, Some("v6.1.13"), Some("v5.3.0"), Some("v5.3.1")] {
-            for trigger in [None, Some(WorkflowTrigger::VideoFile)] {
-                for ext in VIDEO_SUFFIXES_V53 {
-                    let lower = format!("up/clip.{ext}");
-                    let upper = format!("up/clip.{}", ext.to_uppercase());
-                    assert_eq!(
-                        video_trigger(&lower, trigger, version),
-                        TriggerVerdict::Starts,
-                        "{lower} {version:?}"
-                    );
-                    assert_eq!(
-                        video_trigger(&upper, trigger, version),
-                        TriggerVerdict::Starts,
-                        "{upper} {version:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn mixed_case_never_triggers() {
-        for version in [None, Some("v6.1.13"), Some("v5.2.0"), Some("v4.3.0")] {
-            for key in ["clip.Mp4", "clip.mOV", "clip.M2ts"] {
-                let text = reason(video_trigger(key, None, version));
-                assert!(text.contains("mixes upper and lower case"), "{text}");
-                assert!(text.contains("Use lower case"), "{text}");
-                assert!(text.ends_with('.'), "{text}");
-            }
-        }
-        let text = reason(video_trigger("clip.Mp4", None, None));
-        assert!(text.contains("\".mp4\""), "{text}");
-    }
-
-    #[test]
-    fn v50_rules() {
-        let v = Some("v5.2.0");
-        for ext in VIDEO_SUFFIXES_V50 {
-            assert_eq!(
-                video_trigger(&format!("a.{ext}"), None, v),
-                TriggerVerdict::Starts
-            );
-            let upper = format!("a.{}", ext.to_uppercase());
-            let text = reason(video_trigger(&upper, None, v));
-            assert!(
-                text.contains("upper case") && text.contains("v5.3.0"),
-                "{text}"
-            );
-            assert!(text.contains("v5.2.0"), "{text}");
-        }
-        for ext in ["wmv", "mxf", "mkv", "m3u8", "mpeg", "webm", "h264"] {
-            let text = reason(video_trigger(&format!("a.{ext}"), None, v));
-            assert!(text.contains(&format!("\".{ext}\"")), "{text}");
-            assert!(text.contains(".mpg .mp4 .m4v .mov .m2ts"), "{text}");
-            assert!(!text.contains("UPPER"), "{text}");
-        }
-    }
-
-    #[test]
-    fn v4_rules_and_the_m4v_typo() {
-        let v = Some("v4.3.0");
-        for ext in VIDEO_SUFFIXES_V4 {
-            assert_eq!(
-                video_trigger(&format!("a.{ext}"), None, v),
-                TriggerVerdict::Starts,
-                "{ext}"
-            );
-        }
-        let text = reason(video_trigger("a.m4v", None, v));
-        assert!(text.contains(".mv4") && text.contains(".mp4"), "{text}");
-        assert!(reason(video_trigger("a.MP4", None, v)).contains("upper case"));
-        // .mv4 is only a v4 quirk.
-        assert!(matches!(
-            video_trigger("a.mv4", None, Some("v6.1.13")),
-            TriggerVerdict::WillNotStart { .. }
-        ));
-    }
-
-    #[test]
-    fn other_extensions_name_themselves_and_list_the_triggers() {
-        for key in ["a.avi", "a.mts", "a.ts", "a.3gp", "a.flv", "a.AVI"] {
-            let text = reason(video_trigger(
-                key,
-                Some(WorkflowTrigger::VideoFile),
-                Some("v6.1.13"),
-            ));
-            let extension = key.trim_start_matches("a");
-            assert!(text.contains(&format!("\"{extension}\"")), "{text}");
-            assert!(
-                text.contains(".mpg .mp4 .m4v .mov .m2ts .wmv .mxf .mkv .m3u8 .mpeg .webm .h264"),
-                "{text}"
-            );
-            assert!(text.contains("v6.1.13"), "{text}");
-            assert!(text.ends_with('.'), "{text}");
-        }
-        let text = reason(video_trigger("a.avi", None, None));
-        assert!(text.contains("version unknown"), "{text}");
-    }
-
-    #[test]
-    fn keys_without_extension_do_not_trigger() {
-        for key in ["noext", "dir.mp4/file", "clip.", "a/b"] {
-            let text = reason(video_trigger(key, None, None));
-            assert!(text.contains("no file extension"), "{key}: {text}");
-        }
-    }
-
-    #[test]
-    fn json_on_a_video_stack_does_not_trigger() {
-        let text = reason(video_trigger(
-            "a.json",
-            Some(WorkflowTrigger::VideoFile),
-            None,
-        ));
-        assert!(text.contains("MetadataFile"), "{text}");
-    }
-
-    #[test]
-    fn metadata_stacks_never_start_from_a_video() {
-        for key in ["a.mp4", "a.MP4", "a.json", "a.avi"] {
-            let text = reason(video_trigger(
-                key,
-                Some(WorkflowTrigger::MetadataFile),
-                Some("v6.1.13"),
-            ));
-            assert!(text.contains("MetadataFile"), "{text}");
-            assert!(text.contains("metadata mode"), "{text}");
-        }
-    }
-
-    // ---- metadata mode ----
 
     #[test]
     fn metadata_key_replaces_the_last_extension() {

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 
 use crate::aws::upload::fingerprint;
 use crate::aws::upload::journal::{Journal, JournalError, UploadTarget};
-use crate::aws::upload::naming::{self, KeyTemplate, TriggerVerdict};
+use crate::aws::upload::naming::{self, KeyTemplate};
 use crate::aws::upload::plan;
 use crate::aws::upload::select::{Refusal, SelectedFile};
 use crate::contract::stack::WorkflowTrigger;
+use crate::contract::triggers::{self, TriggerVerdict};
 
 /// Where uploads go, and what the stack says about what starts a workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub fn prepare_uploads(
         return Err(PrepareError::MetadataOnVideoStack);
     }
     let mut prepared = Prepared::default();
-    let date = naming::today_utc();
+    let date = crate::time::today_utc();
     let refuse = |path: &PathBuf, reason: String| Refusal {
         path: path.clone(),
         reason,
@@ -112,7 +113,7 @@ pub fn prepare_uploads(
                 .map_err(|e| PrepareError::Metadata(e.to_string()))?;
             Some(document.to_string())
         } else {
-            if let TriggerVerdict::WillNotStart { reason } = naming::video_trigger(
+            if let TriggerVerdict::WillNotStart { reason } = triggers::video_trigger(
                 &key,
                 destination.trigger,
                 destination.solution_version.as_deref(),

@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::aws::upload::naming::VIDEO_SUFFIXES_V53;
+use crate::contract::triggers::VIDEO_SUFFIXES_V53;
 
 /// Video extensions people commonly drop that start no workflow on any release (contract §3).
 /// [`is_video_extension`] accepts them so that a folder's `.avi` files are refused later with a reason
@@ -65,7 +65,7 @@ pub struct Selection {
 /// ([`NON_TRIGGERING_VIDEO_SUFFIXES`]). The second group is included on purpose: such files are
 /// refused later with a reason, rather than silently skipped when found in a folder.
 /// The filter for folder contents; it does not decide whether a workflow starts
-/// (see `naming::video_trigger`).
+/// (see `contract::triggers::video_trigger`).
 pub fn is_video_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|extension| extension.to_str())

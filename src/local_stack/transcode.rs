@@ -519,9 +519,12 @@ async fn run_tool(
     let mut stderr = child.stderr.take();
     let run = async {
         let mut text = Vec::new();
-        if let Some(stderr) = stderr.as_mut() {
-            // ffmpeg at `-v error` writes little; read it all so the pipe never fills.
-            let _ = stderr.read_to_end(&mut text).await;
+        // ffmpeg at `-v error` writes little; read it all so the pipe never fills.
+        if let Some(stderr) = stderr.as_mut()
+            && let Err(err) = stderr.read_to_end(&mut text).await
+        {
+            // The text only details a failure; the exit status below still decides the outcome.
+            tracing::debug!("{}: reading its stderr failed: {err}", program.display());
         }
         let status = child.wait().await;
         (status, text)
@@ -529,8 +532,16 @@ async fn run_tool(
     let finished = tokio::time::timeout_at(deadline, run).await;
     let Ok((status, text)) = finished else {
         // Killed and reaped here, not left to run (or linger) after the job has given up on it.
-        let _ = child.start_kill();
-        let _ = child.wait().await;
+        // Either fails only when the process has already exited (and been reaped): the outcome wanted.
+        if let Err(err) = child.start_kill() {
+            tracing::debug!(
+                "{}: kill after timeout failed (already exited?): {err}",
+                program.display()
+            );
+        }
+        if let Err(err) = child.wait().await {
+            tracing::debug!("{}: wait after timeout failed: {err}", program.display());
+        }
         return Err(TranscodeError::TimedOut(limit));
     };
     let status = status?;

@@ -14,8 +14,6 @@
 //! \f`), `allow_nan=True` (`NaN`, `Infinity`, `-Infinity`), separators `(',', ': ')` with an indent and
 //! `(', ', ': ')` without, and `{}` / `[]` for empty containers whatever the indent.
 
-use std::fmt::Write as _;
-
 /// A JSON value as the Python `json` module sees it, with ordered dicts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PyValue {
@@ -138,9 +136,7 @@ fn write_value(out: &mut String, value: &PyValue, indent: Option<usize>, level: 
         PyValue::None => out.push_str("null"),
         PyValue::Bool(true) => out.push_str("true"),
         PyValue::Bool(false) => out.push_str("false"),
-        PyValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        PyValue::Int(i) => out.push_str(&i.to_string()),
         PyValue::Float(f) => out.push_str(&float_json(*f)),
         PyValue::Str(s) => out.push_str(&quote_ascii(s)),
         PyValue::List(items) => {
@@ -271,7 +267,7 @@ pub fn quote_ascii(s: &str) -> String {
             _ => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
+                    out.push_str(&format!("\\u{unit:04x}"));
                 }
             }
         }

@@ -9,8 +9,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The launcher run by the virtualenv's Python (`scripts/emulator.py`).
-const LAUNCHER: &str = include_str!("../../scripts/emulator.py");
+/// The launcher run by the virtualenv's Python (`emulator.py` beside this file).
+const LAUNCHER: &str = include_str!("emulator.py");
 /// Environment variable naming the Python interpreter that has moto installed.
 pub const PYTHON_ENV: &str = "VODESK_EMULATOR_PYTHON";
 /// How long moto may take to import and bind (it is slow on a cold disk).
@@ -120,17 +120,24 @@ impl Emulator {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
-            if let Some(out) = stdout {
-                let _ = BufReader::new(out).read_line(&mut line);
+            if let Some(out) = stdout
+                && let Err(err) = BufReader::new(out).read_line(&mut line)
+            {
+                // `line` then holds no endpoint, which start reports as "exited before it was ready".
+                tracing::debug!("emulator: reading its ready line failed: {err}");
             }
-            let _ = tx.send(line);
+            if tx.send(line).is_err() {
+                // start stopped waiting (timed out) and has already reported the failure.
+            }
         });
         let fail = |child: &mut Child, why: String| {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop_child(child);
             let mut detail = String::new();
-            if let Some(mut err) = stderr {
-                let _ = std::io::Read::read_to_string(&mut err, &mut detail);
+            if let Some(mut err) = stderr
+                && let Err(read_err) = std::io::Read::read_to_string(&mut err, &mut detail)
+            {
+                // Its stderr only adds detail to the message; `why` alone still says what failed.
+                tracing::debug!("emulator: reading its stderr failed: {read_err}");
             }
             let last = detail
                 .lines()
@@ -188,12 +195,25 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Some(stdin) = self.stdin_pipe.as_mut() {
-            let _ = stdin.flush();
+        if let Some(stdin) = self.stdin_pipe.as_mut()
+            && let Err(err) = stdin.flush()
+        {
+            // The launcher has already gone (the pipe is broken); the kill below covers it either way.
+            tracing::debug!("emulator: flushing its stdin failed: {err}");
         }
         self.stdin_pipe = None;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child);
+    }
+}
+
+/// Kills and reaps the emulator's process. Either step fails only when the process has already exited
+/// (and been reaped), which is the outcome wanted, so the errors are logged and otherwise dropped.
+fn stop_child(child: &mut Child) {
+    if let Err(err) = child.kill() {
+        tracing::debug!("emulator: kill failed (already exited?): {err}");
+    }
+    if let Err(err) = child.wait() {
+        tracing::debug!("emulator: wait failed (already reaped?): {err}");
     }
 }
 

@@ -6,13 +6,16 @@
 //! [`LocalStack`] is dropped.
 
 pub mod cdn;
+pub mod emulator;
 pub mod inputs;
 pub mod pipeline;
 pub mod probe;
 pub mod python_json;
 pub mod transcode;
+pub mod vod_template;
 pub mod workflow;
 
+use crate::contract::triggers::bucket_filter_suffixes;
 use std::path::PathBuf;
 
 use aws_sdk_s3::types::{
@@ -24,9 +27,9 @@ use serde::Serialize;
 
 use crate::aws::connection::{AwsClients, ConnectionError, ConnectionSettings};
 use crate::aws::discovery::{DiscoveryError, StackOverrides, VodResources, discover};
-use crate::aws::emulator::{Emulator, EmulatorError, find_python};
 use crate::aws::sdk_error;
-use crate::aws::vod_template::{ProvisionError, VodStackSpec, create_vod_stack};
+use crate::local_stack::emulator::{Emulator, EmulatorError, find_python};
+use crate::local_stack::vod_template::{ProvisionError, VodStackSpec, create_vod_stack};
 use cdn::{CdnError, CdnListener, LocalCdn};
 use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
 use probe::{ProbeError, Prober};
@@ -42,22 +45,6 @@ pub const REGION: &str = "us-east-1";
 /// moto accepts any credentials; these are the conventional dummy ones.
 pub const ACCESS_KEY_ID: &str = "testing";
 pub const SECRET_ACCESS_KEY: &str = "testing";
-
-/// The solution's trigger extensions for WorkflowTrigger `VideoFile`, v5.3.0+ (contract §3). Each one
-/// triggers in all lower case or ALL UPPER CASE, never in mixed case.
-pub const TRIGGER_EXTENSIONS: [&str; 12] = [
-    ".mpg", ".mp4", ".m4v", ".mov", ".m2ts", ".wmv", ".mxf", ".mkv", ".m3u8", ".mpeg", ".webm",
-    ".h264",
-];
-
-/// The 24 suffix filters, lower case first: S3 allows one suffix per rule, so one rule each.
-pub fn trigger_suffixes() -> Vec<String> {
-    TRIGGER_EXTENSIONS
-        .iter()
-        .map(|ext| ext.to_string())
-        .chain(TRIGGER_EXTENSIONS.iter().map(|ext| ext.to_uppercase()))
-        .collect()
-}
 
 /// How to start the local stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,7 +341,7 @@ async fn wire_ingest_events(
         .await
         .map_err(|e| aws("set the ingest-events queue's policy")(sdk_error::describe(&e)))?;
     let mut configurations = Vec::new();
-    for suffix in trigger_suffixes() {
+    for suffix in bucket_filter_suffixes() {
         let rule = FilterRule::builder()
             .name(FilterRuleName::Suffix)
             .value(&suffix)
@@ -393,7 +380,7 @@ mod tests {
 
     #[test]
     fn twenty_four_distinct_suffixes_in_lower_and_upper_case() {
-        let suffixes = trigger_suffixes();
+        let suffixes = bucket_filter_suffixes();
         assert_eq!(suffixes.len(), 24);
         assert!(suffixes.contains(&".mp4".to_owned()));
         assert!(suffixes.contains(&".MP4".to_owned()));

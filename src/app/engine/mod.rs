@@ -24,12 +24,12 @@ use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{
     SolutionStack, StackOverrides, VodResources, discover, find_solution_stacks,
 };
-use crate::aws::local_stack::{LocalStack, LocalStackOptions};
 use crate::aws::monitor::{self, JobUpdate, MonitorConfig, MonitorEvent, MonitorHandle};
 use crate::aws::thumbnails::{Thumbnail, ThumbnailFetcher};
 use crate::aws::upload::events::UploadEvent;
 use crate::aws::upload::journal::{Journal, UploadRecord};
 use crate::aws::upload::select::Refusal;
+use crate::local_stack::{LocalStack, LocalStackOptions};
 use uploads::Uploads;
 
 mod uploads;
@@ -290,7 +290,7 @@ impl Engine {
                                         emit.emit(Event::LocalStackReady(ConnectRequest {
                                             connection: ConnectionSettings::emulator(
                                                 local.endpoint(),
-                                                crate::aws::local_stack::REGION,
+                                                crate::local_stack::REGION,
                                             ),
                                             stack: Some(local.stack_name().to_owned()),
                                             overrides: StackOverrides::default(),
@@ -365,9 +365,10 @@ impl Engine {
     }
 
     pub fn send(&self, command: Command) {
-        if let Some(tx) = &self.commands {
-            // Fails only once the engine thread is gone, when nobody is left to act on it.
-            let _ = tx.send(command);
+        if let Some(tx) = &self.commands
+            && tx.send(command).is_err()
+        {
+            // The engine thread is gone: nobody is left to act on the command.
         }
     }
 
@@ -380,8 +381,12 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.commands = None; // closes the channel: the engine's loop stops the session and ends
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        // Err only if the engine thread panicked; its panic message has already been printed, and a
+        // window that is closing has nothing more to do about it.
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::debug!("the engine thread ended with a panic");
         }
     }
 }
@@ -444,8 +449,9 @@ impl Session {
     }
 
     fn send(&self, command: SessionCommand) {
-        // Fails only once the session has ended, when there is nothing left to act on.
-        let _ = self.commands.send(command);
+        if self.commands.send(command).is_err() {
+            // The session has ended: there is nothing left to act on the command.
+        }
     }
 
     /// Stops the session and waits (at most [`STOP_BUDGET`]) for its monitor to clean up.

@@ -151,19 +151,26 @@ impl LocalCdn {
 
     /// Stops the server and waits until it has stopped (open connections get [`GRACE`]).
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            // The server task has already ended (its receiver is gone): nothing left to stop.
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        // Err only if the server task panicked or was aborted; either way it has stopped, as wanted.
+        if let Some(task) = self.task.take()
+            && let Err(err) = task.await
+        {
+            tracing::debug!("local CDN: the server task ended abnormally: {err}");
         }
     }
 }
 
 impl Drop for LocalCdn {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            // The server task has already ended (its receiver is gone): nothing left to stop.
         }
         // The task ends by itself within GRACE; it owns every connection task (a JoinSet).
         self.task.take();

@@ -109,8 +109,9 @@ struct Shared {
 
 impl Shared {
     fn report(&self, event: PipelineEvent) {
-        // Nobody listening is fine: the log is optional.
-        let _ = self.events.send(event);
+        if self.events.send(event).is_err() {
+            // Nobody listening is fine: the log is optional.
+        }
     }
 }
 

@@ -60,7 +60,7 @@ ensure_gui_runtime_deps() {
         libwayland-client0 libwayland-egl1 fonts-dejavu-core
 }
 
-# What the headless UI tests (tests/app_ui.rs) render their snapshots with: wgpu on Vulkan, through
+# What the headless UI tests (tests/it/app_ui.rs) render their snapshots with: wgpu on Vulkan, through
 # the Vulkan loader (libvulkan1, which wgpu opens at run time) and Mesa's software driver lavapipe
 # (mesa-vulkan-drivers; it runs on the CPU, so no GPU or display is needed). The checked-in snapshot
 # images are made with it.
@@ -96,7 +96,7 @@ ensure_emulator() {
 # Strict S3 server and benchmark tools (used by scripts/test and scripts/bench-upload).
 
 VODESK_TOOLS="$VODESK_ROOT/.tools"
-# s3s-fs checks SigV4 and PutObject checksums for real, unlike moto; tests/common/strict_s3.rs runs it.
+# s3s-fs checks SigV4 and PutObject checksums for real, unlike moto; tests/it/common/strict_s3.rs runs it.
 VODESK_S3S_FS_VERSION="0.14.1"
 
 # The pinned s3s-fs in .tools/bin, built from crates.io only when it is missing or another version.

@@ -10,3 +10,4 @@ pub mod contract;
 pub mod jobs;
 pub mod local_stack;
 pub mod time;
+pub mod units;

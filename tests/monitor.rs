@@ -6,6 +6,7 @@
 //! including an Ingest that starts encoding (gains its encode job id).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, SystemTime};
@@ -479,8 +480,12 @@ async fn refusing_endpoint() -> String {
                     "HTTP/1.1 403 Forbidden\r\ncontent-type: {content_type}\r\n{extra}x-amzn-requestid: refused\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
-                let _ = socket.write_all(response.as_bytes()).await;
-                let _ = socket.shutdown().await;
+                // The client may hang up first: the refusal was made either way.
+                if let Err(err) = socket.write_all(response.as_bytes()).await {
+                    eprintln!("refusing endpoint: {err}");
+                } else if let Err(err) = socket.shutdown().await {
+                    eprintln!("refusing endpoint: {err}");
+                }
             });
         }
     });

@@ -14,7 +14,7 @@ use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::events::UploadEvent;
 use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState};
 use vodesk::aws::upload::naming::{self, KeyTemplate};
-use vodesk::aws::upload::plan::{self, human_bytes, human_rate};
+use vodesk::aws::upload::plan;
 use vodesk::aws::upload::prepare::{self, PrepareError, PrepareOptions, prepare_uploads};
 use vodesk::aws::upload::select::{is_video_extension, select_files};
 use vodesk::aws::upload::uploader::{
@@ -22,6 +22,7 @@ use vodesk::aws::upload::uploader::{
 };
 use vodesk::contract::stack::WorkflowTrigger;
 use vodesk::contract::triggers::{self, TriggerVerdict};
+use vodesk::units::{self, human_bytes, human_rate};
 
 use super::{ConnectionArgs, ExitError};
 
@@ -123,7 +124,7 @@ pub struct PresignArgs {
 }
 
 fn parse_size_arg(text: &str) -> Result<u64, String> {
-    plan::parse_size(text).map_err(|e| e.to_string())
+    units::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn parse_concurrency_arg(text: &str) -> Result<usize, String> {
@@ -134,7 +135,7 @@ fn parse_concurrency_arg(text: &str) -> Result<usize, String> {
 }
 
 fn parse_rate_arg(text: &str) -> Result<u64, String> {
-    plan::parse_rate(text).map_err(|e| e.to_string())
+    units::parse_rate(text).map_err(|e| e.to_string())
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {

@@ -18,7 +18,7 @@ use super::state::{AppState, ConnectionState, MonitorState, UiAction};
 use super::thumbnails::ThumbnailBook;
 use crate::app::engine::MonitorMode;
 use crate::aws::profiles::Profile;
-use crate::aws::upload::plan::human_rate;
+use crate::units::human_rate;
 use connect::ConnectForm;
 use details::DetailsAction;
 use widgets::{GREEN, dot};

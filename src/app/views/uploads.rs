@@ -6,8 +6,8 @@ use eframe::egui::{self, RichText};
 
 use crate::app::state::{AppState, UiAction};
 use crate::app::upload_queue::{EntryState, UploadEntry};
-use crate::aws::upload::plan::{human_bytes, human_rate};
 use crate::time::human_duration;
+use crate::units::{human_bytes, human_rate};
 
 /// Whether the panel has anything to show.
 pub fn has_content(state: &AppState) -> bool {

@@ -141,7 +141,7 @@ pub fn resolution(record: Option<&JobRecord>) -> String {
 }
 
 pub fn bytes(size: Option<u64>) -> String {
-    size.map(crate::aws::upload::plan::human_bytes)
+    size.map(crate::units::human_bytes)
         .unwrap_or_else(|| "-".into())
 }
 

@@ -15,8 +15,8 @@
 //! Updating snapshots (after a deliberate change of the window):
 //!
 //! ```text
-//! UPDATE_SNAPSHOTS=1 cargo test --test app_ui        # rewrites only the images that now differ
-//! UPDATE_SNAPSHOTS=force cargo test --test app_ui    # rewrites every image
+//! UPDATE_SNAPSHOTS=1 cargo test --test it app_ui::     # rewrites only the images that now differ
+//! UPDATE_SNAPSHOTS=force cargo test --test it app_ui:: # rewrites every image
 //! ```
 //!
 //! With `UPDATE_SNAPSHOTS` set the tests pass and write `tests/snapshots/NAME.png` (the previous
@@ -31,7 +31,6 @@
 //! point), a fixed `now` for the durations and warnings, the harness's fixed dark theme, no
 //! animations (egui_kittest turns them off) and no mouse pointer, and the harness runs the frames
 //! until the ui has settled (auto-sized table columns take a few).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

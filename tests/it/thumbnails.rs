@@ -4,9 +4,8 @@
 //! nothing is requested from any other host (a planted URL, a redirect away from the distribution).
 //! Other hosts are small loopback servers on their own ports: the stack's domain is `127.0.0.1:PORT`,
 //! so another port is another host.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

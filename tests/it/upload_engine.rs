@@ -1,15 +1,14 @@
 //! The upload engine against the emulator: single and multipart uploads that read back byte-identical,
 //! pause and resume, cancel leaving nothing behind, a changed file refused, a vanished multipart upload
 //! started over, and a part confirmed by the server but missing from the journal (crash) not sent again.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::{FreshEmulator, fresh_emulator};
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use common::{FreshEmulator, fresh_emulator};
 use tokio::sync::mpsc;
 use vodesk::aws::upload::events::UploadEvent;
 use vodesk::aws::upload::fingerprint;

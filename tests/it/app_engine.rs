@@ -5,15 +5,14 @@
 //! the monitor and its queue; older jobs load a page at a time on request, each exactly once,
 //! newest first; dropping the engine (the window closing) leaves no vodesk queue or
 //! subscription behind.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{
+use crate::common::{
     REGION, fixture, fresh_emulator, put_item_json, topic_subscriptions, vod_stack,
     vodesk_queue_urls,
 };
@@ -283,7 +282,7 @@ async fn a_missing_stack_fails_in_plain_words_and_leaves_nothing() {
 }
 
 /// Not a check: a stack with jobs in every state, for looking at the real window (issue 8's
-/// screenshots). Run `cargo test --test app_engine -- --ignored --nocapture demo_stack`; it writes
+/// screenshots). Run `cargo test --test it -- --ignored --nocapture app_engine::demo_stack`; it writes
 /// the emulator's endpoint to `$TMPDIR/vodesk-demo-endpoint`, publishes an Ingest and a Complete once
 /// an app has connected (its queue exists), and keeps the emulator up until
 /// `$TMPDIR/vodesk-demo-stop` exists (at most ten minutes).

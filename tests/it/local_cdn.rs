@@ -1,8 +1,7 @@
 //! The local stack's "CloudFront" (`vodesk::local_stack::cdn`) against the moto emulator: objects
 //! put into a bucket are served over loopback HTTP with the right keys, ranges, types and CORS headers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

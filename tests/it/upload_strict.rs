@@ -1,14 +1,13 @@
 //! Uploads against a strict S3 server (s3s-fs: real SigV4 and payload-hash checks, PutObject checksums
 //! verified): what passes moto must also pass a server that checks what it is sent.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::strict_s3::StrictS3;
+use crate::common::strict_s3::StrictS3;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use vodesk::aws::upload::fingerprint;

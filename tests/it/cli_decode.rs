@@ -1,13 +1,12 @@
 //! `vodesk decode` as a user runs it: the binary, on files and on stdin, with exit codes and one-line errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
-use common::vodesk_bin;
+use crate::common::vodesk_bin;
 use serde_json::Value;
 
 const KEYS: [&str; 16] = common::NORMALIZED_KEYS;

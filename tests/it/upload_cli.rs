@@ -1,13 +1,12 @@
 //! `vodesk upload|uploads|resume|cancel|presign` as a user runs them, against the emulator: kill -9 in the
 //! middle of an upload and resume, refusals, awkward names, the journal listing, presigned URLs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{fresh_emulator, vodesk_against};
+use crate::common::{fresh_emulator, vodesk_against};
 use serde_json::Value;
 
 const BUCKET: &str = "vod-source";

@@ -3,7 +3,6 @@
 //! clip is dropped on the window; it is uploaded, encoded by the local pipeline, and the dashboard
 //! shows it Complete with its thumbnail loaded; selecting it shows its HLS URL, which Copy puts on the
 //! clipboard. Only the file dialog, players and notifications are stood in for.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -5,13 +5,10 @@
 //! RSS is sampled every 250 ms and the curves are reported).
 //!
 //! Long (minutes): ignored by default, run by `scripts/reliability` as
-//! `cargo test --test soak -- --ignored --nocapture`. Scale it with `VODESK_SOAK_FILES` (default 200),
+//! `cargo test --test it soak:: -- --ignored --nocapture`. Scale it with `VODESK_SOAK_FILES` (default 200),
 //! `VODESK_SOAK_MESSAGES` (default 1000), `VODESK_SOAK_MIN_MIB`/`VODESK_SOAK_MAX_MIB` (default 1 and 50),
 //! `VODESK_SOAK_SEED` and `VODESK_SOAK_DEADLINE_SECONDS` (default 1200). The summary is printed on lines
 //! starting `soak:` and written as JSON to `VODESK_SOAK_REPORT` when set.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
@@ -21,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::object_created::ObjectCreatedCounter;
-use common::{fresh_emulator, open_multipart_uploads, vod_stack, vodesk_against};
+use crate::common::object_created::ObjectCreatedCounter;
+use crate::common::{fresh_emulator, open_multipart_uploads, vod_stack, vodesk_against};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 

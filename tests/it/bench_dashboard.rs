@@ -16,15 +16,12 @@
 //! AccessKit tree every frame (the app does that only while a screen reader is active) and does
 //! not tessellate. Time is the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on
 //! the machine disturb it less than wall time; the two sides run in alternating blocks of frames.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::common::{REGION, attribute_value, fixture, fresh_emulator, vod_stack};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use common::{REGION, attribute_value, fixture, fresh_emulator, vod_stack};
 use eframe::egui;
 use futures_util::StreamExt;
 use serde_json::Value;

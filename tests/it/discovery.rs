@@ -1,11 +1,10 @@
 //! Stack discovery against the emulator: stacks created through CloudFormation with the solution's v6 and
 //! v5 outputs, a missing stack, a missing output, overrides, and the `vodesk stack`/`stacks` commands.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
+use crate::common::{fresh_emulator, vodesk_against};
 use aws_sdk_cloudformation::types::Parameter;
-use common::{fresh_emulator, vodesk_against};
 use serde_json::{Value, json};
 use vodesk::aws::discovery::{
     DiscoveryError, Origin, StackOverrides, discover, find_solution_stacks,

@@ -1,7 +1,6 @@
 //! Malformed and hostile inputs for the §8 decoder: every INVALID class gives a one-line error
 //! naming the field, tolerated problems give warnings, and nothing panics or overflows the
 //! stack (property tests over arbitrary bytes, arbitrary JSON, and mutated example files).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

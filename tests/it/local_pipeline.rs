@@ -3,9 +3,8 @@
 //! field by field against the contract, and fetch the outputs through the local CloudFront and decode
 //! them with ffprobe. Failures end in Error (never a hang), and files that do not trigger start nothing.
 //! Each test starts its own local stack (and so its own emulator).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,17 +2,14 @@
 //! `srcBucket-startTime-index` GSI page by page (other buckets and sparse error items excluded, as the
 //! index does), the Scan fallback on a table without the index (sorted here, sparse items included),
 //! and GetItem by guid with the fixtures' full items decoded (media info, URLs).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::common::{fixture, fresh_emulator, put_item_json, vod_stack};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, WriteRequest,
 };
-use common::{fixture, fresh_emulator, put_item_json, vod_stack};
 use serde_json::Value;
 use vodesk::aws::catalogue::{Catalogue, ReadVia};
 use vodesk::aws::connection::AwsClients;

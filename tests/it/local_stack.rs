@@ -2,9 +2,8 @@
 //! and whose source bucket starts a workflow for exactly the §3 suffixes; the
 //! `vodesk local-stack` command prints settings that other vodesk commands can use and stops cleanly on
 //! SIGTERM. Each test starts its own emulator (the local stack owns it), not the shared one.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

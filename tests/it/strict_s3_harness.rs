@@ -2,9 +2,6 @@
 //! the plain AWS SDK. These pin down the facts the upload engine relies on: SigV4 is enforced, PutObject
 //! checksums (CRC64NVME, CRC32C, ...) are verified, UploadPart checksums are not, and a two-part upload
 //! with CRC64NVME part checksums completes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
@@ -12,7 +9,7 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUploa
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use common::strict_s3::StrictS3;
+use crate::common::strict_s3::StrictS3;
 
 const BUCKET: &str = "strict";
 const MIB: usize = 1024 * 1024;

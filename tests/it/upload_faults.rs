@@ -4,9 +4,8 @@
 //! workflows the upload would start on AWS: the source bucket notifies a queue of every ObjectCreated, and
 //! exactly one must arrive per file. vodesk talks to the proxy; the checks talk to the emulator directly.
 //! The first tests check the proxy itself against a tiny HTTP server.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -14,11 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::fault_proxy::{
+use crate::common::fault_proxy::{
     Direction, ErrorReply, Fault, FaultProxy, Matcher, RequestKind, Rule, Stats,
 };
-use common::object_created::ObjectCreatedCounter;
-use common::{FreshEmulator, fresh_emulator};
+use crate::common::object_created::ObjectCreatedCounter;
+use crate::common::{FreshEmulator, fresh_emulator};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 

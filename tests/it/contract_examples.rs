@@ -1,9 +1,8 @@
 //! One test per example file in tests/fixtures/vod-examples/: the decode result must match the
 //! README table and its "remaining output fields" section exactly (every normalized field is
 //! compared), plus typed `JobRecord` fields and SDK-vs-JSON equivalence for items.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -2,15 +2,14 @@
 //! published to the topic and removes its queue on SIGTERM; after a `kill -9` the next watch removes
 //! the abandoned queue and its subscription; list merges the table with this machine's uploads (an
 //! upload joins its Ingest by key); show prints one job with its URLs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Lines};
 use std::process::{Child, ChildStdout, Stdio};
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     NORMALIZED_KEYS, fixture, fresh_emulator, put_item_json, topic_subscriptions, vod_stack,
     vodesk_against, vodesk_queue_urls,
 };

@@ -2,9 +2,8 @@
 //! vodesk process, a crash between CompleteMultipartUpload and the journal, a file rewritten or replaced
 //! while it is sent or between two runs, a file name that is not UTF-8. Each test counts the
 //! ObjectCreated events the bucket sends (each one starts a paid workflow on AWS), not only bytes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -12,8 +11,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::object_created::ObjectCreatedCounter;
-use common::{fresh_emulator, vodesk_against};
+use crate::common::object_created::ObjectCreatedCounter;
+use crate::common::{fresh_emulator, vodesk_against};
 use serde_json::Value;
 
 const BUCKET: &str = "vod-source";

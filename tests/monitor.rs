@@ -1,9 +1,11 @@
 //! The live monitor against the emulator: its own queue exactly as contract §9 specifies (attributes,
 //! tags, policy, raw subscription, read back), the solution's message shapes published to the topic
 //! arriving as typed events (raw and enveloped, duplicates dropped, Errors looked up to their file),
-//! nothing left behind after shutdown, abandoned queues removed (only vodesk's, only this stack's), and
-//! polling mode when SQS or SNS refuse (a local endpoint answering AccessDenied, as IAM would),
-//! including an Ingest that starts encoding (gains its encode job id).
+//! nothing left behind after shutdown, abandoned queues removed (only vodesk's, only this stack's,
+//! judged by the service's clock), a queue removed under a running monitor made again, and polling
+//! mode when SQS or SNS refuse (a local endpoint answering AccessDenied, as IAM would), including an
+//! Ingest that starts encoding (gains its encode job id). Security checks: the queue admits only the
+//! stack's topic and is encrypted; no credential, token or signature in logs or `--json` output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "it/common/mod.rs"]
@@ -686,9 +688,10 @@ async fn the_heartbeat_tag_is_refreshed_while_running() {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_enable_sns_off_the_table_is_polled_besides_the_queue() {
     let emu = fresh_emulator().await;
-    let mut spec = vodesk::aws::vod_template::VodStackSpec::v6("vod-quiet", "d1.cloudfront.net");
+    let mut spec =
+        vodesk::local_stack::vod_template::VodStackSpec::v6("vod-quiet", "d1.cloudfront.net");
     spec.enable_sns = false;
-    vodesk::aws::vod_template::create_vod_stack(&emu.clients.cloudformation, &spec)
+    vodesk::local_stack::vod_template::create_vod_stack(&emu.clients.cloudformation, &spec)
         .await
         .unwrap();
     let stack = vodesk::aws::discovery::discover(
@@ -726,47 +729,151 @@ async fn with_enable_sns_off_the_table_is_polled_besides_the_queue() {
     assert!(handle.shutdown().await.is_clean());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_queue_deleted_under_the_monitor_switches_it_to_polling() {
-    let emu = fresh_emulator().await;
-    let stack = vod_stack(&emu.clients, "vod-stack").await;
-    // A short expiry keeps each receive's wait short, so the loss is noticed within seconds.
-    let config = MonitorConfig {
-        poll_interval: Duration::from_millis(200),
-        ..MonitorConfig::with_expiry(Duration::from_secs(12))
-    };
-    let mut handle = monitor::start(emu.clients.clone(), &stack, config);
-    let Mode::Queue { queue_url, .. } = ready(&mut handle).await else {
-        panic!("expected queue mode");
-    };
-    emu.clients
-        .sqs
-        .delete_queue()
-        .queue_url(&queue_url)
+/// What another vodesk does to a queue it takes for abandoned (§9 step 6): unsubscribe, then delete.
+async fn remove_as_abandoned(clients: &AwsClients, queue_url: &str, subscription_arn: &str) {
+    clients
+        .sns
+        .unsubscribe()
+        .subscription_arn(subscription_arn)
         .send()
         .await
         .unwrap();
-    match next_non_warning(&mut handle).await {
-        MonitorEvent::SwitchedToPolling { reason } => {
-            assert!(
-                reason.contains("receiving from vodesk's queue failed"),
-                "{reason}"
-            );
-        }
-        other => panic!("expected the switch to polling, got {other:?}"),
-    }
-    let guid = "00000000-0000-4000-8000-00000000000b";
-    let item = ingest_item(guid, &stack.source_bucket, "uploads/p.mp4", "Ingest", None);
+    clients
+        .sqs
+        .delete_queue()
+        .queue_url(queue_url)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A laptop that slept past the expiry finds its queue removed by another vodesk: the monitor makes
+/// a new queue and subscription, says so once, reads what it missed from the table, and the live
+/// feed goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_removed_under_the_monitor_is_recreated_and_the_feed_goes_on() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-stack").await;
+    // A short expiry keeps each receive's wait short, so the loss is noticed within seconds; the
+    // table is otherwise read only every five minutes.
+    let config = MonitorConfig::with_expiry(Duration::from_secs(12));
+    let mut handle = monitor::start(emu.clients.clone(), &stack, config);
+    let Mode::Queue {
+        queue_url,
+        subscription_arn,
+        ..
+    } = ready(&mut handle).await
+    else {
+        panic!("expected queue mode");
+    };
+    remove_as_abandoned(&emu.clients, &queue_url, &subscription_arn).await;
+    // A workflow starts while the queue is gone: its Ingest message is lost, its item is not.
+    let missed = "00000000-0000-4000-8000-00000000000b";
+    let item = ingest_item(
+        missed,
+        &stack.source_bucket,
+        "uploads/p.mp4",
+        "Ingest",
+        None,
+    );
     put_item_json(&emu.clients, &stack.table, &item).await;
+
+    let mut told = Vec::new();
+    let (new_url, new_subscription) = loop {
+        match next_event(&mut handle).await {
+            MonitorEvent::Warning { message } => told.push(message),
+            MonitorEvent::Ready(Mode::Queue {
+                queue_url,
+                subscription_arn,
+                ..
+            }) => break (queue_url, subscription_arn),
+            other => panic!("expected the queue to be recreated, got {other:?}"),
+        }
+    };
+    assert_eq!(told.len(), 1, "said once: {told:?}");
+    assert!(
+        told[0].contains("removed") && told[0].contains("recreated"),
+        "{told:?}"
+    );
+    assert_ne!(
+        new_url, queue_url,
+        "a fresh name: SQS refuses a deleted one for 60 s"
+    );
+    assert_eq!(vodesk_queue_urls(&emu.clients).await, vec![new_url.clone()]);
+    let subscriptions = topic_subscriptions(&emu.clients, &stack.topic_arn).await;
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    assert_eq!(subscriptions[0].0, new_subscription);
+
+    // What was missed comes from the table, at once rather than at the next quiet poll.
     let update = next_update(&mut handle).await;
-    assert_eq!(update.via, Via::Polling);
-    assert_eq!(update.decoded.guid(), Some(guid));
+    assert_eq!(
+        (update.via, update.decoded.guid()),
+        (Via::Polling, Some(missed))
+    );
+    // And what is published from now on arrives through the new queue.
+    publish(
+        &emu.clients,
+        &stack.topic_arn,
+        &fixture("sns-complete.json"),
+        "c",
+    )
+    .await;
+    let update = next_update(&mut handle).await;
+    assert_eq!(
+        (update.via, update.decoded.kind),
+        (Via::Queue, Kind::Complete)
+    );
+
     let report = handle.shutdown().await;
     assert!(report.is_clean(), "{report:?}");
+    assert_eq!(vodesk_queue_urls(&emu.clients).await, Vec::<String>::new());
     assert_eq!(
         topic_subscriptions(&emu.clients, &stack.topic_arn).await,
         vec![]
     );
+}
+
+/// Staleness is judged by the service's clock: a machine whose clock runs two hours ahead does not
+/// remove a queue whose owner refreshed its heartbeat a moment ago, and still removes an old one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_running_ahead_does_not_take_a_live_queue_for_abandoned() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-stack").await;
+    let now = vodesk::time::unix_seconds(SystemTime::now());
+    let tags = |heartbeat: u64| {
+        vec![
+            ("vodesk", "1".to_owned()),
+            ("vodesk:stack", "vod-stack".to_owned()),
+            ("vodesk:heartbeat", heartbeat.to_string()),
+        ]
+    };
+    let topic = Some(stack.topic_arn.as_str());
+    let (alive, _) =
+        foreign_queue(&emu.clients, "vodesk-vod-stack-alive-1", &tags(now), topic).await;
+    let (old, _) = foreign_queue(
+        &emu.clients,
+        "vodesk-vod-stack-crashed-2",
+        &tags(now - 3 * 3600),
+        topic,
+    )
+    .await;
+
+    let ahead = SystemTime::now() + Duration::from_secs(2 * 3600);
+    let removed = monitor::queue::remove_stale(
+        &emu.clients.sqs,
+        &emu.clients.sns,
+        "vod-stack",
+        &stack.topic_arn,
+        &monitor::ServiceClock::default(),
+        ahead,
+        Duration::from_secs(3600),
+        None,
+    )
+    .await
+    .unwrap();
+    let removed: Vec<&str> = removed.iter().map(|s| s.url.as_str()).collect();
+    assert_eq!(removed, vec![old.as_str()]);
+    assert_eq!(vodesk_queue_urls(&emu.clients).await, vec![alive]);
 }
 
 /// `scripts/bench-monitor`: publishes `VODESK_BENCH_MESSAGES` (default 1,000) Ingest messages with
@@ -915,4 +1022,194 @@ async fn the_quiet_poll_catches_undelivered_news_without_swallowing_messages() {
         (Via::Polling, Some(guid))
     );
     assert!(handle.shutdown().await.is_clean());
+}
+
+// ---- security checks ---------------------------------------------------------------------------
+
+/// The queue vodesk makes admits the stack's topic and nothing else, and is encrypted at rest: the
+/// policy and the attributes as SQS holds them, read back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queue_admits_only_the_stacks_topic_and_is_encrypted() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, "vod-stack").await;
+    let mut handle = monitor::start(emu.clients.clone(), &stack, MonitorConfig::default());
+    let Mode::Queue { queue_url, .. } = ready(&mut handle).await else {
+        panic!("expected queue mode");
+    };
+    let attributes = emu
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        attributes
+            .get(&QueueAttributeName::SqsManagedSseEnabled)
+            .map(String::as_str),
+        Some("true"),
+        "encrypted with SSE-SQS"
+    );
+    let queue_arn = attributes[&QueueAttributeName::QueueArn].clone();
+    let policy: Value =
+        serde_json::from_str(&attributes[&QueueAttributeName::Policy]).expect("a JSON policy");
+    let top: Vec<&str> = policy
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        top.iter()
+            .all(|k| ["Version", "Id", "Statement"].contains(k)),
+        "{policy}"
+    );
+    let statements = policy["Statement"].as_array().expect("a statement list");
+    assert_eq!(statements.len(), 1, "one statement: {policy}");
+    let mut statement = statements[0].as_object().unwrap().clone();
+    statement.remove("Sid");
+    let expected = serde_json::json!({
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": stack.topic_arn}},
+    });
+    assert_eq!(
+        Value::Object(statement),
+        expected,
+        "nothing else is granted"
+    );
+    assert!(handle.shutdown().await.is_clean());
+}
+
+/// Credentials a test gives vodesk, unique enough to be found anywhere they end up.
+const SECRET_KEY: &str = "vodeskSECRETkey0123456789abcdefghijklmnop";
+const SESSION_TOKEN: &str = "vodeskTOKEN0123456789sessiontokenvalue";
+
+/// `vodesk` against the emulator with session credentials and every log line on (`RUST_LOG=trace`).
+fn vodesk_with_secrets(endpoint: &str, data: &std::path::Path) -> std::process::Command {
+    let mut cmd = common::vodesk_against(endpoint);
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIAVODESKTESTKEY")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .env("RUST_LOG", "trace")
+        .env("NO_COLOR", "1")
+        .env("VODESK_DATA_DIR", data)
+        .args(["--stack", "vod-stack"]);
+    cmd
+}
+
+/// What must never be printed: the secret key, the session token, or a request signature.
+fn leaks(text: &str) -> Vec<&'static str> {
+    [SECRET_KEY, SESSION_TOKEN, "Signature="]
+        .into_iter()
+        .filter(|secret| text.contains(secret))
+        .collect()
+}
+
+/// Runs `args`, checks it succeeded and logged (so the check below is not vacuous), and that its
+/// log holds no secret; returns its standard output.
+fn run_without_leaks(endpoint: &str, data: &std::path::Path, args: &[&str]) -> String {
+    let out = vodesk_with_secrets(endpoint, data)
+        .args(args)
+        .output()
+        .expect("run vodesk");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    // `uploads` reads only the journal; everything else calls AWS and logs it.
+    if args[0] != "uploads" {
+        assert!(stderr.contains("TRACE"), "{args:?}: trace logging is on");
+    }
+    let leaked: Vec<String> = leaks(&stderr)
+        .into_iter()
+        .map(|secret| {
+            let at = stderr.find(secret).unwrap_or(0);
+            let line_start = stderr[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = stderr[at..].find('\n').map_or(stderr.len(), |i| at + i);
+            format!("{secret} in: {}", &stderr[line_start..line_end])
+        })
+        .collect();
+    assert!(leaked.is_empty(), "{args:?} logs secrets: {leaked:#?}");
+    stdout
+}
+
+/// No credential, session token or signature in the logs (at `trace`) or the `--json` output of the
+/// commands a user runs; presign's URL carries its signature and token, as it must, and nothing
+/// else does.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_in_logs_or_json_output() {
+    let emu = fresh_emulator().await;
+    vod_stack(&emu.clients, "vod-stack").await;
+    let data = tempfile::tempdir().unwrap();
+    let video = common::write_file(data.path(), "clip.mp4", 6 << 20, 3);
+    let video = video.to_str().unwrap();
+    let endpoint = emu.endpoint.as_str();
+
+    for args in [
+        &["stack", "--json"][..],
+        &["upload", "--part-size", "5MiB", "--json", video],
+        &["uploads", "--json"],
+        &["list", "--json"],
+    ] {
+        let stdout = run_without_leaks(endpoint, data.path(), args);
+        assert_eq!(leaks(&stdout), Vec::<&str>::new(), "{args:?}: {stdout}");
+    }
+
+    let stdout = run_without_leaks(endpoint, data.path(), &["presign", "--json", "clip.mp4"]);
+    let mut presigned: Value = serde_json::from_str(&stdout).expect("presign --json");
+    let url = presigned["url"].as_str().expect("a URL").to_owned();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert!(!url.contains(SECRET_KEY), "{url}");
+    // The URL (and the curl line made of it) is the only place they may be.
+    let fields = presigned.as_object_mut().unwrap();
+    fields.remove("url");
+    fields.remove("curl");
+    assert_eq!(
+        leaks(&presigned.to_string()),
+        Vec::<&str>::new(),
+        "{stdout}"
+    );
+
+    // watch: the monitor's queue calls, until it is told to stop. Its log goes to a file: a pipe
+    // nobody reads until the end would fill up and stop it.
+    let log = data.path().join("watch.log");
+    let mut watch = vodesk_with_secrets(endpoint, data.path())
+        .args(["watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start vodesk watch");
+    let stdout = watch.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        if line.contains("\"event\":\"ready\"") {
+            break;
+        }
+    }
+    // A few receives and a heartbeat's worth of calls.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    printed.extend(lines.map(Result::unwrap));
+    let status = watch.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("TRACE"));
+    assert_eq!(leaks(&stderr), Vec::<&str>::new(), "watch logs a secret");
+    assert_eq!(leaks(&printed), Vec::<&str>::new(), "{printed}");
 }

@@ -3,11 +3,15 @@
 //!
 //! It listens on its own queue (contract §9; never the stack's), removes abandoned vodesk queues of
 //! the same stack first, refreshes its heartbeat tag while it runs, and unsubscribes and deletes its
-//! queue on shutdown. When SQS or SNS refuse (no permission to create queues or to subscribe) or the
-//! queue stops working, it falls back to polling the table ("polling mode") and says so. With
+//! queue on shutdown. Heartbeats are in the service's time ([`clock`]). When its queue disappears
+//! (another vodesk took it for abandoned while this computer slept, or someone deleted it), it makes
+//! a new one, says so once, and reads what it missed from the table. When SQS or SNS refuse (no
+//! permission to create queues or to subscribe) or the queue stops working, it falls back to polling
+//! the table ("polling mode") and says so. With
 //! `EnableSns=No` (only Errors are published) it polls the table besides listening; otherwise it
 //! still reads the table every few minutes, for messages SNS failed to deliver.
 
+pub mod clock;
 pub mod queue;
 
 use std::collections::{HashMap, HashSet};
@@ -15,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +30,8 @@ use crate::aws::sdk_error::{self, Disposition};
 use crate::contract::{Decoded, JobRecord, Kind, decode_message_body};
 use crate::time::format_iso8601;
 
-pub use queue::{OwnQueue, SetupError, StaleQueue, Teardown};
+pub use clock::ServiceClock;
+pub use queue::{OwnQueue, QueueCallError, SetupError, StaleQueue, Teardown};
 
 /// Seconds after which another client's queue, silent that long, counts as abandoned (default one
 /// hour, contract §9 step 6). Tests set it tiny to clean up after a `kill -9` at once.
@@ -36,6 +41,11 @@ pub const POLL_INTERVAL_ENV: &str = "VODESK_POLL_INTERVAL_SECONDS";
 
 /// How long a set-up interrupted by shutdown may still take, so its queue can be removed.
 const SETUP_GRACE: Duration = Duration::from_secs(10);
+/// A queue removed under the monitor is made again, but not more than this many times in a row (each
+/// within [`RECREATION_WINDOW`] of the one before): something keeps removing it, so the table is
+/// polled instead.
+const MAX_RECREATIONS: u32 = 5;
+const RECREATION_WINDOW: Duration = Duration::from_secs(600);
 
 /// How the monitor behaves; [`MonitorConfig::default`] is what users get.
 #[derive(Debug, Clone)]
@@ -212,6 +222,8 @@ pub fn start(
         errors_only: resources.enable_sns == Some(false),
         config,
         seen: Arc::new(Mutex::new(HashSet::new())),
+        clock: ServiceClock::default(),
+        read_table_now: Arc::new(Notify::new()),
         tx,
         cancel: cancel.clone(),
     };
@@ -233,6 +245,10 @@ struct Monitor {
     config: MonitorConfig,
     /// (guid, kind) already delivered: SNS→SQS is at-least-once (§4 Delivery).
     seen: Arc<Mutex<HashSet<(String, Kind)>>>,
+    /// The service's time, learnt from SQS's answers: heartbeats are written in it.
+    clock: ServiceClock,
+    /// Wakes the table poller at once (after the queue was gone for a while).
+    read_table_now: Arc<Notify>,
     tx: mpsc::UnboundedSender<MonitorEvent>,
     cancel: CancellationToken,
 }
@@ -243,6 +259,8 @@ enum LoopEnd {
     /// The owner dropped the event receiver.
     Closed,
     QueueBroken(String),
+    /// The queue no longer exists; it can be made again.
+    QueueGone(String),
 }
 
 impl Monitor {
@@ -265,6 +283,7 @@ impl Monitor {
             sns,
             &self.stack_tag,
             &self.topic_arn,
+            &self.clock,
             started,
             self.config.expiry,
             None,
@@ -287,30 +306,17 @@ impl Monitor {
             }
         }
 
-        let name = queue::queue_name(
-            &self.stack_tag,
-            &self.config.host,
-            &uuid::Uuid::new_v4().simple().to_string()[..8],
-        );
-        let setup = queue::create(sqs, sns, &name, &self.stack_tag, &self.topic_arn, started);
-        tokio::pin!(setup);
-        let setup = tokio::select! {
-            result = &mut setup => result,
-            // Stopped while setting up: let the set-up finish (briefly) so its queue can be
-            // removed below, rather than abandoned half-made. A hung network gets no more than
-            // SETUP_GRACE; the next start's clean-up removes what that leaves.
-            () = self.cancel.cancelled() => match tokio::time::timeout(SETUP_GRACE, &mut setup).await {
-                Ok(result) => result,
-                Err(_) => return StopReport::default(),
-            },
+        let setup = match self.create_queue().await {
+            Some(Ok(own)) if self.cancel.is_cancelled() => {
+                return StopReport {
+                    queue_name: Some(own.name.clone()),
+                    teardown: Some(queue::teardown(sqs, sns, &own).await),
+                };
+            }
+            Some(setup) => setup,
+            None => return StopReport::default(),
         };
-        if let (Ok(own), true) = (&setup, self.cancel.is_cancelled()) {
-            return StopReport {
-                queue_name: Some(own.name.clone()),
-                teardown: Some(queue::teardown(sqs, sns, own).await),
-            };
-        }
-        let own = match setup {
+        let mut own = match setup {
             Ok(own) => own,
             Err(err) => {
                 let ready = Mode::Polling {
@@ -321,12 +327,7 @@ impl Monitor {
                 return StopReport::default();
             }
         };
-        self.emit(MonitorEvent::Ready(Mode::Queue {
-            queue_name: own.name.clone(),
-            queue_url: own.url.clone(),
-            subscription_arn: own.subscription_arn.clone(),
-            also_polling: self.errors_only,
-        }));
+        self.emit(self.ready_on(&own));
         // With EnableSns=No only Errors are published: the table is read at the polling pace.
         // Otherwise it is read now and then, for messages SNS failed to deliver.
         let pace = if self.errors_only {
@@ -338,9 +339,42 @@ impl Monitor {
             let me = self.clone();
             tokio::spawn(async move { me.poll_until_cancelled(started, None, pace).await })
         });
-        match self.receive_loop(&own).await {
-            LoopEnd::Cancelled | LoopEnd::Closed => {}
-            LoopEnd::QueueBroken(reason) => {
+        // Recreations in a row: a queue that stays a while resets the count.
+        let (mut recreated, mut last_recreated) = (0, None::<Instant>);
+        let broken = loop {
+            match self.receive_loop(&own).await {
+                LoopEnd::Cancelled | LoopEnd::Closed => break None,
+                LoopEnd::QueueBroken(reason) => break Some(reason),
+                LoopEnd::QueueGone(reason) => {
+                    if last_recreated.is_some_and(|at| at.elapsed() > RECREATION_WINDOW) {
+                        recreated = 0;
+                    }
+                    if recreated >= MAX_RECREATIONS {
+                        break Some(format!(
+                            "{reason}, and it was removed {MAX_RECREATIONS} times in a row"
+                        ));
+                    }
+                    recreated += 1;
+                    last_recreated = Some(Instant::now());
+                    match self.recreate(&own, poller.is_some()).await {
+                        Recreated::Listening(new) => own = new,
+                        Recreated::Cancelled(new) => {
+                            own = new;
+                            break None;
+                        }
+                        Recreated::Failed(problem) => {
+                            break Some(format!(
+                                "{reason}, and making it again failed ({problem})"
+                            ));
+                        }
+                        Recreated::Interrupted => break None,
+                    }
+                }
+            }
+        };
+        match broken {
+            None => {}
+            Some(reason) => {
                 self.emit(MonitorEvent::SwitchedToPolling { reason });
                 match &poller {
                     // Already at the polling pace.
@@ -377,12 +411,14 @@ impl Monitor {
         loop {
             if last_heartbeat.elapsed() >= self.config.heartbeat_every {
                 last_heartbeat = Instant::now();
-                if let Err(message) =
-                    queue::refresh_heartbeat(sqs, &own.url, SystemTime::now()).await
-                {
-                    self.emit(MonitorEvent::Warning {
-                        message: format!("could not refresh the queue's heartbeat tag: {message}"),
-                    });
+                match queue::refresh_heartbeat(sqs, &own.url, &self.clock).await {
+                    Ok(()) => {}
+                    Err(err) if err.gone => return LoopEnd::QueueGone(gone(&err)),
+                    Err(err) => {
+                        self.emit(MonitorEvent::Warning {
+                            message: format!("could not refresh the queue's heartbeat tag: {err}"),
+                        });
+                    }
                 }
             }
             // The wait is bounded so the heartbeat keeps its rhythm even with a tiny expiry.
@@ -392,6 +428,8 @@ impl Monitor {
                 .queue_url(&own.url)
                 .wait_time_seconds(wait)
                 .max_number_of_messages(10)
+                .customize()
+                .interceptor(self.clock.reader())
                 .send();
             let received = tokio::select! {
                 result = receive => result,
@@ -403,7 +441,11 @@ impl Monitor {
                     out
                 }
                 Err(err) => {
-                    let message = sdk_error::describe(&err);
+                    let call = QueueCallError::from_sdk(&err);
+                    if call.gone {
+                        return LoopEnd::QueueGone(gone(&call));
+                    }
+                    let message = call.message;
                     failures += 1;
                     if sdk_error::disposition(&err) != Disposition::Transient || failures > 5 {
                         return LoopEnd::QueueBroken(format!(
@@ -624,10 +666,101 @@ impl Monitor {
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
+                () = self.read_table_now.notified() => {}
                 () = self.cancel.cancelled() => return,
             }
         }
     }
+
+    /// The `Ready` event for listening on `own`.
+    fn ready_on(&self, own: &OwnQueue) -> MonitorEvent {
+        MonitorEvent::Ready(Mode::Queue {
+            queue_name: own.name.clone(),
+            queue_url: own.url.clone(),
+            subscription_arn: own.subscription_arn.clone(),
+            also_polling: self.errors_only,
+        })
+    }
+
+    /// Creates a queue under a fresh name (SQS refuses a deleted queue's name for 60 s). `None` when
+    /// stopped and the set-up did not finish within [`SETUP_GRACE`]: stopped while setting up, the
+    /// set-up may finish briefly so that its queue can be removed rather than abandoned half-made; a
+    /// hung network gets no more, and the next start's clean-up removes what that leaves.
+    async fn create_queue(&self) -> Option<Result<OwnQueue, SetupError>> {
+        let name = queue::queue_name(
+            &self.stack_tag,
+            &self.config.host,
+            &uuid::Uuid::new_v4().simple().to_string()[..8],
+        );
+        let (sqs, sns) = (&self.clients.sqs, &self.clients.sns);
+        let setup = queue::create(
+            sqs,
+            sns,
+            &name,
+            &self.stack_tag,
+            &self.topic_arn,
+            &self.clock,
+        );
+        tokio::pin!(setup);
+        tokio::select! {
+            result = &mut setup => Some(result),
+            () = self.cancel.cancelled() => tokio::time::timeout(SETUP_GRACE, &mut setup).await.ok(),
+        }
+    }
+
+    /// Makes a new queue after `gone` disappeared, says so, and has the table read at once for what
+    /// was published meanwhile (when there is a poller: `backfilled`).
+    async fn recreate(&self, gone: &OwnQueue, backfilled: bool) -> Recreated {
+        // Its subscription went with it (another vodesk's clean-up) or dangles (deleted by hand):
+        // either way it delivers nothing any more.
+        if let Err(err) = self
+            .clients
+            .sns
+            .unsubscribe()
+            .subscription_arn(&gone.subscription_arn)
+            .send()
+            .await
+        {
+            tracing::debug!(
+                "unsubscribing the removed queue's subscription: {}",
+                sdk_error::describe(&err)
+            );
+        }
+        let new = match self.create_queue().await {
+            None => return Recreated::Interrupted,
+            Some(Err(err)) => return Recreated::Failed(err.to_string()),
+            Some(Ok(new)) if self.cancel.is_cancelled() => return Recreated::Cancelled(new),
+            Some(Ok(new)) => new,
+        };
+        let meanwhile = if backfilled {
+            "what was published meanwhile is read from the table"
+        } else {
+            "what was published meanwhile is not shown"
+        };
+        self.emit(MonitorEvent::Warning {
+            message: format!(
+                "the live feed's queue {} was removed (by another vodesk that took it for abandoned while this computer slept, or by hand): recreated it as {}; {meanwhile}",
+                gone.name, new.name
+            ),
+        });
+        self.emit(self.ready_on(&new));
+        self.read_table_now.notify_one();
+        Recreated::Listening(new)
+    }
+}
+
+/// How making a queue again went.
+enum Recreated {
+    Listening(OwnQueue),
+    /// Made, but the monitor was stopped meanwhile: to be removed.
+    Cancelled(OwnQueue),
+    Failed(String),
+    /// Stopped before the set-up finished.
+    Interrupted,
+}
+
+fn gone(err: &QueueCallError) -> String {
+    format!("vodesk's queue no longer exists ({err})")
 }
 
 fn polling_reason(err: &SetupError) -> String {

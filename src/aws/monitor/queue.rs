@@ -1,13 +1,17 @@
 //! vodesk's own SQS queue on the stack's topic (contract §9 "vodesk's own queue"): its name, tags,
 //! attributes and policy; the raw-delivery subscription; the teardown (unsubscribe, then delete);
 //! the heartbeat tag; and the removal of queues that crashed clients left behind, which touches only
-//! queues carrying vodesk's tags for this stack.
+//! queues carrying vodesk's tags for this stack. Heartbeats are written and judged in the service's
+//! time (the `Date` of SQS's answers, [`ServiceClock`]), with a margin on top of the expiry, so that
+//! clocks that disagree between machines do not make a live queue look abandoned.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use super::clock::ServiceClock;
 use crate::aws::sdk_error;
 use crate::time::unix_seconds;
 
@@ -21,6 +25,17 @@ pub const TAG_STACK: &str = "vodesk:stack";
 pub const TAG_HEARTBEAT: &str = "vodesk:heartbeat";
 /// Epoch seconds of the queue's creation (information for people looking at the account).
 pub const TAG_CREATED: &str = "vodesk:created";
+
+/// Beyond the expiry, a heartbeat may be this much older before its queue counts as abandoned: a
+/// quarter of the expiry, at most 15 minutes (for heartbeats an older vodesk wrote in its own clock's
+/// time, and the second-resolution `Date`).
+const SKEW_MARGIN_MAX: Duration = Duration::from_secs(15 * 60);
+/// SQS error codes for a queue that does not exist (the AWS JSON protocol names it one way, the
+/// query protocol and older SDKs the other).
+const GONE_CODES: &[&str] = &[
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+];
 
 /// SQS limit on queue names.
 const MAX_NAME_LEN: usize = 80;
@@ -47,6 +62,28 @@ pub struct SetupError {
     pub step: &'static str,
     pub message: String,
     pub refused: bool,
+}
+
+/// A call on vodesk's own queue that failed; `gone` when the queue no longer exists (deleted by hand,
+/// or by another vodesk that took it for abandoned while this computer slept).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueueCallError {
+    pub message: String,
+    pub gone: bool,
+}
+
+impl QueueCallError {
+    /// Describes an SQS error, telling a missing queue apart.
+    pub fn from_sdk<E>(err: &E) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error,
+    {
+        QueueCallError {
+            message: sdk_error::describe(err),
+            gone: err.code().is_some_and(|code| GONE_CODES.contains(&code)),
+        }
+    }
 }
 
 /// What the teardown did; both true means nothing is left behind.
@@ -152,16 +189,17 @@ where
 }
 
 /// §9 steps 1–3: creates the queue (tags, SSE-SQS, long polling), sets its policy and subscribes it
-/// with raw delivery. On failure, whatever was already created is removed again.
+/// with raw delivery. On failure, whatever was already created is removed again. The heartbeat and
+/// creation tags are the service's time as `clock` knows it, and the answer teaches `clock`.
 pub async fn create(
     sqs: &aws_sdk_sqs::Client,
     sns: &aws_sdk_sns::Client,
     name: &str,
     stack_tag: &str,
     topic_arn: &str,
-    now: SystemTime,
+    clock: &ServiceClock,
 ) -> Result<OwnQueue, SetupError> {
-    let epoch = unix_seconds(now).to_string();
+    let epoch = unix_seconds(clock.now()).to_string();
     let created = sqs
         .create_queue()
         .queue_name(name)
@@ -182,6 +220,8 @@ pub async fn create(
         .tags(TAG_STACK, stack_tag)
         .tags(TAG_HEARTBEAT, &epoch)
         .tags(TAG_CREATED, &epoch)
+        .customize()
+        .interceptor(clock.reader())
         .send()
         .await
         .map_err(|e| setup_error("create vodesk's SQS queue", &e))?;
@@ -309,24 +349,28 @@ pub async fn teardown(
     report
 }
 
-/// §9 step 6: proves this client is alive, so nobody removes its queue.
+/// §9 step 6: proves this client is alive, so nobody removes its queue. The heartbeat is the
+/// service's time as `clock` knows it (this machine's, until an answer told); the answer teaches
+/// `clock`.
 pub async fn refresh_heartbeat(
     sqs: &aws_sdk_sqs::Client,
     url: &str,
-    now: SystemTime,
-) -> Result<(), String> {
+    clock: &ServiceClock,
+) -> Result<(), QueueCallError> {
     sqs.tag_queue()
         .queue_url(url)
-        .tags(TAG_HEARTBEAT, unix_seconds(now).to_string())
+        .tags(TAG_HEARTBEAT, unix_seconds(clock.now()).to_string())
+        .customize()
+        .interceptor(clock.reader())
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| sdk_error::describe(&e))
+        .map_err(|e| QueueCallError::from_sdk(&e))
 }
 
 /// Whether a queue's tags make it an abandoned vodesk queue of `stack_tag`: `vodesk=1`, the same
-/// stack, and a heartbeat older than `expiry`. Anything else (no tags, another stack, an unreadable
-/// heartbeat) is left alone.
+/// stack, and a heartbeat older than `expiry` plus [`skew_margin`] at `now` (the service's time).
+/// Anything else (no tags, another stack, an unreadable heartbeat) is left alone.
 pub fn is_stale(
     tags: &HashMap<String, String>,
     stack_tag: &str,
@@ -341,30 +385,47 @@ pub fn is_stale(
     }
     let heartbeat: u64 = tags.get(TAG_HEARTBEAT)?.trim().parse().ok()?;
     let silent_for = unix_seconds(now).saturating_sub(heartbeat);
-    (silent_for > expiry.as_secs()).then_some(silent_for)
+    (silent_for > (expiry + skew_margin(expiry)).as_secs()).then_some(silent_for)
+}
+
+/// How much older than `expiry` a heartbeat may be before its queue counts as abandoned.
+pub fn skew_margin(expiry: Duration) -> Duration {
+    (expiry / 4).min(SKEW_MARGIN_MAX)
 }
 
 /// Removes the abandoned vodesk queues of this stack and their subscriptions on `topic_arn`.
-/// `keep` (this process's own queue, if it exists already) is never touched.
+/// `keep` (this process's own queue, if it exists already) is never touched. Each queue is judged at
+/// the `Date` of the answer that gave its tags, the service's time; `local_now` (this machine's) only
+/// when an answer carries no date. The answers teach `clock`.
+#[allow(clippy::too_many_arguments)] // each is one fact of the clean-up; a struct would only rename them
 pub async fn remove_stale(
     sqs: &aws_sdk_sqs::Client,
     sns: &aws_sdk_sns::Client,
     stack_tag: &str,
     topic_arn: &str,
-    now: SystemTime,
+    clock: &ServiceClock,
+    local_now: SystemTime,
     expiry: Duration,
     keep: Option<&str>,
 ) -> Result<Vec<StaleQueue>, String> {
     let mut urls = Vec::new();
-    let mut pages = sqs
-        .list_queues()
-        .queue_name_prefix(NAME_PREFIX)
-        .max_results(1000)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("ListQueues: {}", sdk_error::describe(&e)))?;
+    let mut next_token = None;
+    loop {
+        let page = sqs
+            .list_queues()
+            .queue_name_prefix(NAME_PREFIX)
+            .max_results(1000)
+            .set_next_token(next_token.take())
+            .customize()
+            .interceptor(clock.reader())
+            .send()
+            .await
+            .map_err(|e| format!("ListQueues: {}", sdk_error::describe(&e)))?;
         urls.extend(page.queue_urls().iter().cloned());
+        match page.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+            _ => break,
+        }
     }
     let mut stale = Vec::new();
     for url in urls {
@@ -372,13 +433,23 @@ pub async fn remove_stale(
             continue;
         }
         // Another client may be removing the same queue right now: a failure here just skips it.
-        let tags = match sqs.list_queue_tags().queue_url(&url).send().await {
+        let answer = ServiceClock::default();
+        let tags = match sqs
+            .list_queue_tags()
+            .queue_url(&url)
+            .customize()
+            .interceptor(answer.reader())
+            .send()
+            .await
+        {
             Ok(out) => out.tags().cloned().unwrap_or_default(),
             Err(e) => {
                 tracing::debug!("ListQueueTags {url}: {}", sdk_error::describe(&e));
                 continue;
             }
         };
+        clock.learn_from(&answer);
+        let now = answer.last_date().unwrap_or(local_now);
         if let Some(silent_for) = is_stale(&tags, stack_tag, now, expiry) {
             stale.push((url, silent_for));
         }
@@ -492,6 +563,11 @@ mod tests {
         };
         let old = tags(&[(TAG_VODESK, "1"), (TAG_STACK, "s"), (TAG_HEARTBEAT, "100")]);
         assert_eq!(is_stale(&old, "s", now, hour), Some(9_900));
+        // An hour and a quarter of silence is needed (the margin for clocks that disagree).
+        let hour_ago = tags(&[(TAG_VODESK, "1"), (TAG_STACK, "s"), (TAG_HEARTBEAT, "6000")]);
+        assert_eq!(is_stale(&hour_ago, "s", now, hour), None);
+        let later = now + Duration::from_secs(901);
+        assert_eq!(is_stale(&hour_ago, "s", later, hour), Some(4_901));
         assert_eq!(is_stale(&old, "other", now, hour), None);
         let fresh = tags(&[(TAG_VODESK, "1"), (TAG_STACK, "s"), (TAG_HEARTBEAT, "9000")]);
         assert_eq!(is_stale(&fresh, "s", now, hour), None);
@@ -499,5 +575,34 @@ mod tests {
         assert_eq!(is_stale(&foreign, "s", now, hour), None);
         let unreadable = tags(&[(TAG_VODESK, "1"), (TAG_STACK, "s"), (TAG_HEARTBEAT, "soon")]);
         assert_eq!(is_stale(&unreadable, "s", now, hour), None);
+    }
+
+    #[test]
+    fn the_margin_is_a_quarter_of_the_expiry_up_to_15_minutes() {
+        assert_eq!(
+            skew_margin(Duration::from_secs(3600)),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            skew_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(900)
+        );
+        assert_eq!(skew_margin(Duration::from_secs(12)), Duration::from_secs(3));
+        // Tests use a one-second expiry to clean up after a kill -9 at once.
+        assert_eq!(skew_margin(Duration::from_secs(1)).as_secs(), 0);
+    }
+
+    #[test]
+    fn a_missing_queue_is_told_apart() {
+        use aws_sdk_sqs::error::ErrorMetadata;
+        let gone = ErrorMetadata::builder()
+            .code("AWS.SimpleQueueService.NonExistentQueue")
+            .message("The specified queue does not exist.")
+            .build();
+        assert!(QueueCallError::from_sdk(&gone).gone);
+        let gone = ErrorMetadata::builder().code("QueueDoesNotExist").build();
+        assert!(QueueCallError::from_sdk(&gone).gone);
+        let throttled = ErrorMetadata::builder().code("RequestThrottled").build();
+        assert!(!QueueCallError::from_sdk(&throttled).gone);
     }
 }

@@ -3,10 +3,9 @@
 
 use crate::common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::common::{fresh_emulator, vodesk_against};
+use crate::common::fresh_emulator;
 use serde_json::Value;
 
 const BUCKET: &str = "vod-source";
@@ -25,28 +24,7 @@ async fn emulator_with_bucket() -> (common::FreshEmulator, tempfile::TempDir) {
     (emu, tempfile::tempdir().unwrap())
 }
 
-/// `vodesk` against the emulator with its own journal in `data`.
-fn vodesk(endpoint: &str, data: &Path) -> Command {
-    let mut cmd = vodesk_against(endpoint);
-    cmd.env("VODESK_DATA_DIR", data);
-    cmd
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn completed_key(events: &[Value]) -> String {
-    events
-        .iter()
-        .find(|e| e["event"] == "completed")
-        .and_then(|e| e["key"].as_str())
-        .unwrap_or_else(|| panic!("no completed event in {events:?}"))
-        .to_owned()
-}
+use crate::common::{completed_key, json_lines, vodesk_with_journal as vodesk};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_killed_with_sigkill_resumes_where_it_stopped() {

@@ -9,10 +9,10 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use crate::common::fresh_emulator;
 use crate::common::object_created::ObjectCreatedCounter;
-use crate::common::{fresh_emulator, vodesk_against};
 use serde_json::Value;
 
 const BUCKET: &str = "vod-source";
@@ -37,28 +37,7 @@ async fn emulator_with_counted_bucket() -> (
     (emu, counter, tempfile::tempdir().unwrap())
 }
 
-/// `vodesk` against the emulator with its own journal in `data`.
-fn vodesk(endpoint: &str, data: &Path) -> Command {
-    let mut cmd = vodesk_against(endpoint);
-    cmd.env("VODESK_DATA_DIR", data);
-    cmd
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn completed_key(events: &[Value]) -> String {
-    events
-        .iter()
-        .find(|e| e["event"] == "completed")
-        .and_then(|e| e["key"].as_str())
-        .unwrap_or_else(|| panic!("no completed event in {events:?}"))
-        .to_owned()
-}
+use crate::common::{completed_key, json_lines, vodesk_with_journal as vodesk};
 
 fn upload(endpoint: &str, data: &Path, file: &Path) -> Output {
     vodesk(endpoint, data)

@@ -97,6 +97,31 @@ pub fn local_stack_command(extra: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// `vodesk` against the emulator with its own upload journal in `data`.
+pub fn vodesk_with_journal(endpoint: &str, data: &std::path::Path) -> std::process::Command {
+    let mut cmd = vodesk_against(endpoint);
+    cmd.env("VODESK_DATA_DIR", data);
+    cmd
+}
+
+/// The JSON events a `vodesk … --json` run printed, one per line.
+pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The key of the first `completed` event.
+pub fn completed_key(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .find(|e| e["event"] == "completed")
+        .and_then(|e| e["key"].as_str())
+        .unwrap_or_else(|| panic!("no completed event in {events:?}"))
+        .to_owned()
+}
+
 /// `vodesk` with the emulator's connection settings in its environment, and nothing from the host's.
 pub fn vodesk_against(endpoint: &str) -> std::process::Command {
     let mut cmd = vodesk_bin();

@@ -30,9 +30,7 @@ impl std::fmt::Display for Holder {
 
 impl Journal {
     fn lock_path(&self, id: i64) -> PathBuf {
-        let mut dir = self.path().as_os_str().to_owned();
-        dir.push(".locks");
-        PathBuf::from(dir).join(format!("{id}.lock"))
+        lock_dir(self.path()).join(format!("{id}.lock"))
     }
 
     fn open_lock_file(&self, id: i64) -> Result<(File, PathBuf), JournalError> {

@@ -3,11 +3,13 @@
 //! work happens on the engine's thread (connecting, the live monitor, the catalogue, uploads,
 //! thumbnails, the local demo stack), which cleans up its queue when the window closes (the engine's
 //! drop). This module owns the window's frame loop: draining events, turning clicks, drops and
-//! shortcuts into actions, handing the resulting commands to the engine, and remembering the
-//! connection and settings across runs.
+//! shortcuts into actions, running what `apply` returns in one place ([`effects::run`]: commands
+//! to the engine, links, thumbnails, notifications), and remembering the connection and settings
+//! across runs.
 
 pub mod dashboard;
 pub mod desktop;
+pub mod effects;
 pub mod engine;
 pub mod state;
 pub mod thumbnails;
@@ -19,16 +21,14 @@ use std::time::{Duration, SystemTime};
 
 use eframe::egui;
 
-use crate::app::engine::{Command, ConnectRequest, Engine, EngineOptions, Event};
+use crate::app::engine::{ConnectRequest, Engine, EngineOptions, Event};
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
 use crate::aws::profiles::{Profile, list_profiles};
-use crate::contract::safe_url::{SafeUrl, UrlRefused};
 use desktop::{Desktop, NativeDesktop};
-use state::{AppState, ConnectionState, UiAction};
+use state::{AppState, ConnectionState, DetailsAction, UiAction};
 use thumbnails::{ThumbSize, ThumbnailBook};
 use views::connect::ConnectForm;
-use views::details::DetailsAction;
 use views::{FrameOutput, ViewContext};
 
 /// How often the window looks again at unfinished jobs, for warnings that come with time alone.
@@ -146,14 +146,16 @@ pub struct VodeskApp {
     thumbs: ThumbnailBook,
     form: ConnectForm,
     profiles: Vec<Profile>,
-    last_was_local: bool,
     /// Started with connection flags: those are for this run only, the remembered form stays.
     saved: Option<Settings>,
+    /// What the remembered settings ask for at start (a connection), applied in the first frame.
+    startup: Option<UiAction>,
 }
 
 impl VodeskApp {
     /// The app with default settings, no flags and the given desktop (tests stand in for dialogs,
     /// players and notifications).
+    #[cfg(feature = "test-hooks")]
     pub fn for_test(engine: Engine, desktop: Box<dyn Desktop>) -> Self {
         Self::new(engine, Launch::default(), Settings::default(), desktop)
     }
@@ -170,17 +172,17 @@ impl VodeskApp {
     fn new(engine: Engine, launch: Launch, settings: Settings, desktop: Box<dyn Desktop>) -> Self {
         let mut app = Self {
             engine,
-            state: AppState {
-                sort: settings.sort,
-                notifications_enabled: settings.notifications,
-                ..AppState::default()
-            },
+            state: AppState::remembering(
+                settings.sort,
+                settings.notifications,
+                settings.last_was_local,
+            ),
             desktop,
             thumbs: ThumbnailBook::new(MAX_TEXTURES),
             form: settings.form.clone(),
             profiles: list_profiles(),
-            last_was_local: settings.last_was_local,
             saved: None,
+            startup: None,
         };
         if launch.stack.is_some() || launch.overrides.source_bucket.is_some() {
             // Flags on the command line win over the remembered connection.
@@ -190,47 +192,25 @@ impl VodeskApp {
                 overrides: launch.overrides,
             };
             app.form = ConnectForm::from_request(&request);
-            app.last_was_local = false;
             app.saved = Some(settings.clone());
-            app.act(UiAction::Connect(request));
+            app.startup = Some(UiAction::Connect(request));
         } else if settings.reconnect && settings.last_was_local {
-            app.act(UiAction::StartLocalStack);
+            app.startup = Some(UiAction::StartLocalStack);
         } else if settings.reconnect && app.form.can_connect() {
-            app.act(UiAction::Connect(app.form.request()));
+            app.startup = Some(UiAction::Connect(app.form.request()));
         }
         app
     }
 
-    fn act(&mut self, action: UiAction) {
-        match &action {
-            UiAction::StartLocalStack => self.last_was_local = true,
-            UiAction::Connect(request) if !request.connection.emulator_credentials => {
-                self.last_was_local = false;
-            }
-            _ => {}
-        }
-        for command in self.state.apply(action) {
-            self.engine.send(command);
-        }
-    }
-
-    fn on_event(&mut self, ctx: &egui::Context, event: Event) {
-        if let Event::Thumbnail {
-            url,
-            max_edge,
-            result,
-        } = event
-        {
-            let size = if max_edge == ThumbSize::Row.max_edge() {
-                ThumbSize::Row
-            } else {
-                ThumbSize::Large
-            };
-            let result = result.map(Arc::unwrap_or_clone);
-            self.thumbs.finish(ctx, &url, size, result);
-            return;
-        }
-        for command in self.state.apply(event) {
+    /// Applies an input and runs what it asks for: the one place inputs enter the state.
+    fn apply(&mut self, ctx: &egui::Context, input: impl Into<state::Input>) {
+        let effects = self.state.apply(input);
+        let mut window = effects::Window {
+            ctx,
+            desktop: self.desktop.as_mut(),
+            thumbs: &mut self.thumbs,
+        };
+        for command in effects::run(&mut self.state, &mut window, effects) {
             self.engine.send(command);
         }
     }
@@ -248,7 +228,7 @@ impl VodeskApp {
                 i.consume_key(egui::Modifiers::NONE, egui::Key::Escape),
             )
         });
-        let connected = matches!(self.state.connection, ConnectionState::Connected(_));
+        let connected = matches!(self.state.connection(), ConnectionState::Connected(_));
         if open && connected {
             out.pick_files = true;
         }
@@ -264,7 +244,8 @@ impl VodeskApp {
                 .map(str::to_owned)
         {
             ctx.copy_text(url.clone());
-            self.act_notice(format!("Copied {url}"));
+            out.actions
+                .push(UiAction::Details(DetailsAction::Copied(url)));
         }
         if delete
             && let Some(id) = self
@@ -279,70 +260,11 @@ impl VodeskApp {
             out.actions.push(UiAction::Select(None));
         }
     }
-
-    fn details_action(&mut self, ctx: &egui::Context, action: DetailsAction) {
-        for command in perform_details_action(ctx, &mut self.state, self.desktop.as_mut(), action) {
-            self.engine.send(command);
-        }
-    }
-
-    fn act_notice(&mut self, message: String) {
-        for command in self.state.apply(Event::Notice { message }) {
-            self.engine.send(command);
-        }
-    }
-}
-
-/// Carries out what the details panel asked, as the window does: a copy is reported, and a link is
-/// opened in the browser or handed to a player only once [`SafeUrl`] accepts it (records come from
-/// anyone who can write the table, the topic or a metadata file); a refusal, like a player that
-/// could not start, becomes a notice in the status line. Public so the window's tests run this very
-/// path with a stand-in desktop.
-pub fn perform_details_action(
-    ctx: &egui::Context,
-    state: &mut AppState,
-    desktop: &mut dyn Desktop,
-    action: DetailsAction,
-) -> Vec<Command> {
-    let notice = |state: &mut AppState, message: String| state.apply(Event::Notice { message });
-    match action {
-        DetailsAction::Copied(text) => {
-            let what = if text.starts_with('{') {
-                "the job as JSON".to_owned()
-            } else {
-                text
-            };
-            notice(state, format!("Copied {what}"))
-        }
-        DetailsAction::Open(url) => match SafeUrl::from_contract(&url) {
-            Ok(safe) => {
-                ctx.open_url(egui::OpenUrl::new_tab(safe.as_str()));
-                Vec::new()
-            }
-            Err(reason) => notice(state, refused_link(&url, &reason)),
-        },
-        DetailsAction::OpenInPlayer(url) => {
-            let message = match SafeUrl::from_contract(&url) {
-                Ok(safe) => match desktop.open_in_player(safe.as_str()) {
-                    Ok(player) => format!("Opened the HLS stream with {player}."),
-                    Err(reason) => format!("Could not open a player: {reason}"),
-                },
-                Err(reason) => refused_link(&url, &reason),
-            };
-            notice(state, message)
-        }
-        DetailsAction::Close => state.apply(UiAction::Select(None)),
-    }
-}
-
-/// The status line's words for a link that is not opened (logged with the URL, escaped).
-fn refused_link(url: &str, reason: &UrlRefused) -> String {
-    tracing::warn!(url = ?url, %reason, "refused to open a link from a job record");
-    format!("vodesk refused to open this link: {reason}")
 }
 
 /// Draws one frame of the main window from `state`, as the app does (for tests and screenshots):
 /// no thumbnails are fetched and the connect form starts empty.
+#[cfg(feature = "test-hooks")]
 pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -> FrameOutput {
     let mut thumbs = ThumbnailBook::new(MAX_TEXTURES);
     // The connect form lives between frames (in egui's memory here, in the app itself otherwise).
@@ -367,26 +289,22 @@ pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -
 
 impl eframe::App for VodeskApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if let Some(action) = self.startup.take() {
+            self.apply(ctx, action);
+        }
         let events: Vec<Event> = self.engine.drain().collect();
         for event in events {
-            self.on_event(ctx, event);
-        }
-        if self.state.close_requested {
-            // Closing the window drops the engine, which removes the monitor's queue.
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
-        for (title, body) in std::mem::take(&mut self.state.pending_notifications) {
-            self.desktop.notify(&title, &body);
+            self.apply(ctx, event);
         }
         let picked = self.desktop.picked();
         if !picked.is_empty() {
-            self.act(UiAction::AddFiles(picked));
+            self.apply(ctx, UiAction::AddFiles(picked));
         }
         // The "no workflow started" and "stalled" warnings appear with time alone, without an
         // event to wake the window: look again now and then while a job is unfinished.
         if self
             .state
-            .jobs
+            .jobs()
             .jobs()
             .iter()
             .any(|j| !j.status.is_terminal())
@@ -409,16 +327,14 @@ impl eframe::App for VodeskApp {
         );
         self.shortcuts(&ctx, &mut out);
         for (url, size) in self.thumbs.take_requests() {
-            self.engine.send(Command::FetchThumbnail {
+            out.actions.push(UiAction::FetchThumbnail {
                 url,
                 max_edge: size.max_edge(),
             });
         }
-        for action in out.actions {
-            self.act(action);
-        }
-        for action in out.details {
-            self.details_action(&ctx, action);
+        let details = out.details.into_iter().map(UiAction::Details);
+        for action in out.actions.into_iter().chain(details) {
+            self.apply(&ctx, action);
         }
         if out.pick_files {
             self.desktop.pick_videos();
@@ -426,19 +342,19 @@ impl eframe::App for VodeskApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        let connected = matches!(self.state.connection, ConnectionState::Connected(_));
+        let connected = matches!(self.state.connection(), ConnectionState::Connected(_));
         let settings = match &self.saved {
             Some(saved) => Settings {
-                sort: self.state.sort,
-                notifications: self.state.notifications_enabled,
+                sort: self.state.sort(),
+                notifications: self.state.notifications_enabled(),
                 ..saved.clone()
             },
             None => Settings {
                 form: self.form.clone(),
-                last_was_local: self.last_was_local,
+                last_was_local: self.state.last_was_local(),
                 reconnect: connected,
-                sort: self.state.sort,
-                notifications: self.state.notifications_enabled,
+                sort: self.state.sort(),
+                notifications: self.state.notifications_enabled(),
             },
         };
         eframe::set_value(storage, SETTINGS_KEY, &settings);

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::aws::connection::AwsClients;
 use crate::aws::discovery::VodResources;
-use crate::aws::sdk_error;
+use crate::aws::sdk_error::{self, Failure};
 use crate::contract::{Decoded, JobRecord, decode_sdk_item};
 
 /// The solution's one GSI: HASH `srcBucket`, RANGE `startTime`, projection ALL.
@@ -115,6 +115,8 @@ pub enum CatalogueError {
         operation: &'static str,
         table: String,
         message: String,
+        /// What kind of failure the SDK's error was, read where it was seen.
+        failure: Failure,
     },
     #[error(
         "item {guid} of table \"{table}\" is not a workflow record of the solution ({reason}); is --table the solution's table?"
@@ -124,6 +126,16 @@ pub enum CatalogueError {
         table: String,
         reason: String,
     },
+}
+
+impl CatalogueError {
+    /// What kind of failure this is: the read's own, or permanent for an item that is not a record.
+    pub fn failure(&self) -> Failure {
+        match self {
+            CatalogueError::Read { failure, .. } => *failure,
+            CatalogueError::NotARecord { .. } => Failure::Permanent,
+        }
+    }
 }
 
 /// Read access to the solution's table.
@@ -268,6 +280,7 @@ impl Catalogue {
                 operation: "GetItem",
                 table: self.table.clone(),
                 message: sdk_error::describe(&e),
+                failure: sdk_error::failure(&e),
             })?;
         let Some(item) = out.item() else {
             return Ok(None);
@@ -316,7 +329,9 @@ impl Catalogue {
                 let message = sdk_error::describe(&e);
                 // DynamoDB answers a query on a missing index with a ValidationException ("The
                 // table does not have the specified index"); moto with a ResourceNotFoundException
-                // naming the index. A missing table is ResourceNotFound without either phrase.
+                // naming the index. A missing table is ResourceNotFound without either phrase. The
+                // SDK gives nothing typed for a missing index (both codes answer other mistakes
+                // too), so only the service's message tells it.
                 let code = e.code().unwrap_or_default();
                 let about_index =
                     message.contains("specified index") || message.contains(INDEX_NAME);
@@ -325,7 +340,7 @@ impl Catalogue {
                 {
                     QueryFailure::NoIndex
                 } else {
-                    QueryFailure::Other(message)
+                    QueryFailure::Other(message, sdk_error::failure(&e))
                 }
             })?;
         let (records, warnings) = decode_items(out.items());
@@ -360,6 +375,7 @@ impl Catalogue {
                 operation: "Scan",
                 table: self.table.clone(),
                 message: sdk_error::describe(&e),
+                failure: sdk_error::failure(&e),
             })?;
             let (mut decoded, mut problems) = decode_items(page.items());
             records.append(&mut decoded);
@@ -377,19 +393,25 @@ impl Catalogue {
 
 enum QueryFailure {
     NoIndex,
-    Other(String),
+    /// The request's one-line message and what kind of failure it was.
+    Other(String, Failure),
 }
 
 impl QueryFailure {
     fn into_error(self, table: &str) -> CatalogueError {
-        let message = match self {
-            QueryFailure::NoIndex => format!("the index {INDEX_NAME} does not exist"),
-            QueryFailure::Other(message) => message,
+        let (message, failure) = match self {
+            // Only a later page meets this (the first falls back to a Scan): the index went away.
+            QueryFailure::NoIndex => (
+                format!("the index {INDEX_NAME} does not exist"),
+                Failure::Permanent,
+            ),
+            QueryFailure::Other(message, failure) => (message, failure),
         };
         CatalogueError::Read {
             operation: "Query",
             table: table.to_owned(),
             message,
+            failure,
         }
     }
 }

@@ -5,6 +5,8 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
+use crate::aws::sdk_error::Failure;
+
 /// How to reach AWS, as the user gave it. `None` leaves the value to aws-config's default chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectionSettings {
@@ -24,6 +26,16 @@ pub enum ConnectionError {
     NoRegion,
     #[error("the endpoint URL \"{0}\" is not an http:// or https:// URL")]
     BadEndpoint(String),
+}
+
+impl ConnectionError {
+    /// What kind of failure this is: always the settings' fault, so retrying will not help.
+    /// (Credentials are only resolved by the first request, so a sign-in problem shows there.)
+    pub fn failure(&self) -> Failure {
+        match self {
+            ConnectionError::NoRegion | ConnectionError::BadEndpoint(_) => Failure::Permanent,
+        }
+    }
 }
 
 impl ConnectionSettings {

@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::types::Stack;
 use serde::Serialize;
 
 use crate::aws::connection::AwsClients;
-use crate::aws::sdk_error;
+use crate::aws::sdk_error::{self, Failure};
 use crate::contract::stack::{
     Generation, SolutionOutputs, SolutionParameters, StackOutput, TopicRef, WorkflowTrigger,
     is_solution_description, solution_version, topic_arn_from_stack_id,
@@ -104,9 +104,30 @@ pub enum DiscoveryError {
         action: &'static str,
         stack: String,
         message: String,
+        /// What kind of failure the SDK's error was, read where it was seen.
+        failure: Failure,
     },
     #[error("could not list the stacks in region {region}: {message}")]
-    ListStacks { region: String, message: String },
+    ListStacks {
+        region: String,
+        message: String,
+        failure: Failure,
+    },
+}
+
+impl DiscoveryError {
+    /// What kind of failure this is: an AWS request's own, else a permanent one (a missing or
+    /// wrong name, a value the stack does not give: retrying will not help).
+    pub fn failure(&self) -> Failure {
+        match self {
+            DiscoveryError::Aws { failure, .. } | DiscoveryError::ListStacks { failure, .. } => {
+                *failure
+            }
+            DiscoveryError::NoStack { .. }
+            | DiscoveryError::StackNotFound { .. }
+            | DiscoveryError::MissingValue { .. } => Failure::Permanent,
+        }
+    }
 }
 
 /// Discovers the deployment's resources: `stack` through CloudFormation, then `overrides` on top.
@@ -274,7 +295,9 @@ async fn describe_stack(clients: &AwsClients, stack: &str) -> Result<Stack, Disc
         Ok(out) => out.stacks().first().cloned().ok_or_else(not_found),
         Err(err) => {
             let message = sdk_error::describe(&err);
-            // CloudFormation answers a missing stack with a generic ValidationError "... does not exist".
+            // CloudFormation answers a missing stack with a generic ValidationError "... does not
+            // exist". The SDK gives nothing typed for it (the same code answers a malformed name),
+            // so only the service's message tells them apart.
             if err.as_service_error().is_some() && message.contains("does not exist") {
                 Err(not_found())
             } else {
@@ -282,6 +305,7 @@ async fn describe_stack(clients: &AwsClients, stack: &str) -> Result<Stack, Disc
                     action: "read",
                     stack: stack.to_owned(),
                     message,
+                    failure: sdk_error::failure(&err),
                 })
             }
         }
@@ -402,6 +426,7 @@ pub async fn find_solution_stacks(
         let page = page.map_err(|err| DiscoveryError::ListStacks {
             region: clients.region.clone(),
             message: sdk_error::describe(&err),
+            failure: sdk_error::failure(&err),
         })?;
         for stack in page.stacks() {
             let Some(description) = stack.description() else {

@@ -10,9 +10,3 @@ pub mod profiles;
 pub mod sdk_error;
 pub mod thumbnails;
 pub mod upload;
-
-// Old paths, while the last test suites move to the new ones.
-#[doc(hidden)]
-pub use crate::app::engine;
-#[doc(hidden)]
-pub use crate::local_stack::{self, emulator, vod_template};

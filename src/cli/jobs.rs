@@ -11,7 +11,7 @@ use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::journal::Journal;
 use vodesk::contract::terminal::for_terminal;
 use vodesk::contract::{JobRecord, MediaInfo, RecordOrigin};
-use vodesk::jobs::{Job, JobBook, JobStatus, StackFacts, Thresholds};
+use vodesk::jobs::{Job, JobBook, JobStatus, LocalUpload, StackFacts, Thresholds};
 use vodesk::time::{format_iso8601, human_duration};
 
 use super::{ConnectionArgs, ExitError};
@@ -78,7 +78,7 @@ pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::R
     {
         Ok(uploads) => {
             for upload in &uploads {
-                book.apply_upload(upload);
+                book.apply_upload(LocalUpload::from(upload));
             }
         }
         Err(err) => tracing::debug!("no upload journal: {err}"),

@@ -3,9 +3,9 @@
 //! step, and stops everything on Ctrl-C or SIGTERM.
 
 use clap::Args;
-use vodesk::aws::local_stack::pipeline::PipelineEvent;
-use vodesk::aws::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
 use vodesk::contract::terminal::for_terminal;
+use vodesk::local_stack::pipeline::PipelineEvent;
+use vodesk::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
 
 use super::{ConnectionArgs, ExitError};
 

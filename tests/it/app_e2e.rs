@@ -66,8 +66,8 @@ fn step_until(
         assert!(
             Instant::now() < deadline,
             "no {what} within {limit:?}; connection {:?}, notices {:?}",
-            harness.state().state().connection,
-            harness.state().state().notices
+            harness.state().state().connection(),
+            harness.state().state().notices()
         );
         harness.step();
         std::thread::sleep(Duration::from_millis(50));
@@ -138,7 +138,7 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         &mut harness,
         "connection to the local stack",
         Duration::from_secs(120),
-        |app| matches!(app.state().connection, ConnectionState::Connected(_)),
+        |app| matches!(app.state().connection(), ConnectionState::Connected(_)),
     );
 
     harness
@@ -151,7 +151,7 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         Duration::from_secs(180),
         |app| {
             app.state()
-                .jobs
+                .jobs()
                 .jobs()
                 .iter()
                 .any(|j| j.status == JobStatus::Complete)
@@ -160,18 +160,18 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
     let (index, hls, thumbnail) = {
         let state = harness.state().state();
         let job = state
-            .jobs
+            .jobs()
             .jobs()
             .iter()
             .position(|j| j.status == JobStatus::Complete)
             .expect("complete");
-        let record = state.jobs.jobs()[job].record.clone().expect("a record");
+        let record = state.jobs().jobs()[job].record.clone().expect("a record");
         assert!(
-            state.jobs.jobs()[job]
+            state.jobs().jobs()[job]
                 .file()
                 .is_some_and(|f| f.ends_with("/Launch-Teaser.mp4")),
             "{:?}",
-            state.jobs.jobs()[job].file()
+            state.jobs().jobs()[job].file()
         );
         (
             job,
@@ -203,7 +203,7 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         &mut harness,
         "the details panel",
         Duration::from_secs(10),
-        |app| app.state().selected == Some(index),
+        |app| app.state().selected() == Some(index),
     );
     // A few frames for the new panel's layout to settle before clicking in it.
     for _ in 0..6 {

@@ -21,10 +21,10 @@ use vodesk::app::engine::{
     Command, ConnectRequest, Engine, EngineOptions, Event, JournalSource, MonitorMode,
 };
 use vodesk::app::state::{AppState, CatalogueState, ConnectionState, MonitorState, UiAction};
-use vodesk::app::upload_queue::EntryState;
 use vodesk::aws::connection::ConnectionSettings;
 use vodesk::aws::upload::journal::{FileIdentity, Journal, UploadState, UploadTarget};
-use vodesk::jobs::{JobStatus, WarningKind};
+use vodesk::jobs::TransferState;
+use vodesk::jobs::{JobStatus, Thresholds, WarningKind};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -40,30 +40,30 @@ async fn apply_until(
         let events: Vec<_> = engine.drain().collect();
         for event in events {
             // As the app does: what the state decides goes back to the engine.
-            for command in state.apply(event) {
+            for command in common::commands(state.apply(event)) {
                 engine.send(command);
             }
         }
         if done(state) {
             return;
         }
-        if let ConnectionState::Failed { message } = &state.connection {
+        if let ConnectionState::Failed { message } = &state.connection() {
             panic!("connecting failed while waiting for {what}: {message}");
         }
         assert!(
             Instant::now() < deadline,
             "no {what} within {WAIT:?}; state: connection {:?}, monitor {:?}, catalogue {:?}, notices {:?}",
-            state.connection,
-            state.monitor,
-            state.catalogue,
-            state.notices
+            state.connection(),
+            state.monitor(),
+            state.catalogue(),
+            state.notices()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 fn status_of(state: &AppState, guid: &str) -> Option<JobStatus> {
-    state.jobs.by_guid(guid).map(|job| job.status)
+    state.jobs().by_guid(guid).map(|job| job.status)
 }
 
 /// Records a finished upload of `key` to `bucket` in `journal`, as `vodesk upload` would.
@@ -140,23 +140,23 @@ async fn the_engine_shows_live_jobs_and_cleans_up_on_drop() {
 
     let mut state = AppState::default();
     apply_until(&engine, &mut state, "live mode and the first page", |s| {
-        matches!(s.monitor, MonitorState::Active(_))
-            && matches!(s.catalogue, CatalogueState::Loaded { .. })
+        matches!(s.monitor(), MonitorState::Active(_))
+            && matches!(s.catalogue(), CatalogueState::Loaded { .. })
     })
     .await;
-    let MonitorState::Active(MonitorMode::Live { queue_name, .. }) = &state.monitor else {
-        panic!("expected live mode, got {:?}", state.monitor);
+    let MonitorState::Active(MonitorMode::Live { queue_name, .. }) = &state.monitor() else {
+        panic!("expected live mode, got {:?}", state.monitor());
     };
     assert!(queue_name.starts_with("vodesk-vod-app-"), "{queue_name}");
     assert_eq!(vodesk_queue_urls(&emu.clients).await.len(), 1);
-    let ConnectionState::Connected(resources) = &state.connection else {
-        panic!("expected connected, got {:?}", state.connection);
+    let ConnectionState::Connected(resources) = &state.connection() else {
+        panic!("expected connected, got {:?}", state.connection());
     };
     assert_eq!(resources.topic_arn, stack.topic_arn);
     assert_eq!(status_of(&state, &old_guid), Some(JobStatus::Error));
     // The catalogue's job and this stack's two uploads (not the other bucket's).
-    assert_eq!(state.order.len(), 3);
-    let waiting: Vec<_> = (0..state.order.len())
+    assert_eq!(state.order().len(), 3);
+    let waiting: Vec<_> = (0..state.order().len())
         .filter_map(|row| state.row(row))
         .filter(|(_, job)| job.status == JobStatus::Uploaded)
         .collect();
@@ -166,7 +166,10 @@ async fn the_engine_shows_live_jobs_and_cleans_up_on_drop() {
         .copied()
         .find(|(_, job)| job.file() == Some("uploads/never-started.mp4"))
         .unwrap();
-    state.thresholds.no_workflow_after = Duration::ZERO;
+    let mut state = state.with_thresholds(Thresholds {
+        no_workflow_after: Duration::ZERO,
+        ..Thresholds::default()
+    });
     let warning = state.warning(never, SystemTime::now()).unwrap();
     assert_eq!(warning.kind, WarningKind::NoWorkflowStarted);
 
@@ -197,11 +200,11 @@ async fn the_engine_shows_live_jobs_and_cleans_up_on_drop() {
         status_of(s, &guid) == Some(JobStatus::Complete)
     })
     .await;
-    let job = state.jobs.by_guid(&guid).unwrap();
+    let job = state.jobs().by_guid(&guid).unwrap();
     let record = job.record.as_ref().unwrap();
     assert_eq!(record.hls_url(), complete["hlsUrl"].as_str());
     assert_eq!(
-        state.order.len(),
+        state.order().len(),
         3,
         "one row per workflow: the upload joined its workflow"
     );
@@ -263,14 +266,14 @@ async fn a_missing_stack_fails_in_plain_words_and_leaves_nothing() {
         for event in engine.drain() {
             state.apply(event);
         }
-        if let ConnectionState::Failed { message } = &state.connection {
+        if let ConnectionState::Failed { message } = &state.connection() {
             break message.clone();
         }
         assert!(Instant::now() < deadline, "no failure within {WAIT:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(message.contains("no-such-stack"), "{message}");
-    assert_eq!(state.monitor, MonitorState::Off);
+    assert_eq!(state.monitor(), &MonitorState::Off);
     assert!(
         wakes.load(Ordering::SeqCst) >= 2,
         "Connecting and ConnectFailed"
@@ -391,7 +394,7 @@ async fn connecting_again_replaces_the_monitor_and_its_queue() {
         })
     };
     let mut state = AppState::default();
-    let live_queue = |s: &AppState| match &s.monitor {
+    let live_queue = |s: &AppState| match &s.monitor() {
         MonitorState::Active(MonitorMode::Live { queue_name, .. }) => Some(queue_name.clone()),
         _ => None,
     };
@@ -464,7 +467,7 @@ fn job_guid(n: u64) -> String {
 }
 
 fn table_guids(state: &AppState) -> Vec<String> {
-    (0..state.order.len())
+    (0..state.order().len())
         .map(|row| state.row(row).unwrap().1.guid.clone().unwrap())
         .collect()
 }
@@ -492,8 +495,8 @@ async fn apply_pages_until(
         assert!(
             Instant::now() < deadline,
             "no {what} within {WAIT:?}; catalogue {:?}, notices {:?}",
-            state.catalogue,
-            state.notices
+            state.catalogue(),
+            state.notices()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -523,11 +526,11 @@ async fn older_jobs_load_page_by_page_each_exactly_once() {
     let mut state = AppState::default();
     let mut received = Vec::new();
     apply_pages_until(&engine, &mut state, &mut received, "the first page", |s| {
-        matches!(s.catalogue, CatalogueState::Loaded { .. })
+        matches!(s.catalogue(), CatalogueState::Loaded { .. })
     })
     .await;
-    assert_eq!(state.catalogue, CatalogueState::Loaded { more: true });
-    assert_eq!(state.order.len(), 100);
+    assert_eq!(state.catalogue(), &CatalogueState::Loaded { more: true });
+    assert_eq!(state.order().len(), 100);
     assert_eq!(state.row(0).unwrap().1.guid, Some(job_guid(JOBS - 1)));
 
     // Twice, as two frames might without the state's guard: the engine reads the next page once
@@ -537,15 +540,19 @@ async fn older_jobs_load_page_by_page_each_exactly_once() {
     engine.send(Command::LoadMoreJobs);
     let mut pages = 1;
     loop {
-        let before = state.order.len();
+        let before = state.order().len();
         apply_pages_until(&engine, &mut state, &mut received, "an older page", |s| {
-            !s.loading_older
+            !s.loading_older()
         })
         .await;
-        assert_eq!(state.older_failed, None);
-        assert!(state.order.len() > before, "page {} added jobs", pages + 1);
+        assert_eq!(state.older_failed(), None);
+        assert!(
+            state.order().len() > before,
+            "page {} added jobs",
+            pages + 1
+        );
         pages += 1;
-        if state.catalogue == (CatalogueState::Loaded { more: false }) {
+        if state.catalogue() == &(CatalogueState::Loaded { more: false }) {
             break;
         }
         assert!(pages < 10, "{pages} pages for {JOBS} jobs");
@@ -609,15 +616,15 @@ async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
     )
     .unwrap();
     let mut state = AppState::default();
-    for command in state.apply(UiAction::Connect(ConnectRequest {
+    for command in common::commands(state.apply(UiAction::Connect(ConnectRequest {
         connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
         stack: Some("vod-drop".into()),
         overrides: Default::default(),
-    })) {
+    }))) {
         engine.send(command);
     }
     apply_until(&engine, &mut state, "the earlier upload offered", |s| {
-        s.uploads.entries.iter().any(|e| e.from_earlier)
+        s.upload_entries().any(|u| u.transfer.from_earlier)
     })
     .await;
 
@@ -626,24 +633,24 @@ async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
     std::fs::write(&notes, b"not a video").unwrap();
     let empty = data.path().join("empty.mp4");
     std::fs::write(&empty, b"").unwrap();
-    let commands = state.apply(UiAction::AddFiles(vec![
+    let commands = common::commands(state.apply(UiAction::AddFiles(vec![
         video.clone(),
         notes.clone(),
         empty.clone(),
-    ]));
+    ])));
     assert_eq!(commands.len(), 1, "{commands:?}");
     for command in commands {
         engine.send(command);
     }
     apply_until(&engine, &mut state, "the dropped video uploaded", |s| {
-        s.uploads
-            .entries
-            .iter()
-            .any(|e| e.name == "Clip One.MOV" && matches!(e.state, EntryState::Completed { .. }))
+        s.upload_entries().any(|u| {
+            u.original_name == "Clip One.MOV"
+                && matches!(u.transfer.state, TransferState::Completed { .. })
+        })
     })
     .await;
     let refused: Vec<String> = state
-        .uploads
+        .uploads()
         .refused
         .iter()
         .map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned())
@@ -651,27 +658,25 @@ async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
     assert!(
         refused.contains(&"notes.txt".to_owned()),
         "{:?}",
-        state.uploads.refused
+        state.uploads().refused
     );
     assert!(
         refused.contains(&"empty.mp4".to_owned()),
         "{:?}",
-        state.uploads.refused
+        state.uploads().refused
     );
-    assert!(state.uploads.refused.iter().all(|r| !r.reason.is_empty()));
+    assert!(state.uploads().refused.iter().all(|r| !r.reason.is_empty()));
     let entry = state
-        .uploads
-        .entries
-        .iter()
-        .find(|e| e.name == "Clip One.MOV")
+        .upload_entries()
+        .find(|u| u.original_name == "Clip One.MOV")
         .unwrap();
-    assert_eq!(entry.confirmed, 300_000);
+    assert_eq!(entry.transfer.confirmed, 300_000);
     assert!(entry.key.ends_with("/Clip-One.mov"), "{}", entry.key);
     let in_bucket = common::object_sha256(&emu.clients.s3, &stack.source_bucket, &entry.key).await;
     assert_eq!(in_bucket, common::sha256(&std::fs::read(&video).unwrap()));
     // The dashboard shows the upload as a job waiting for its workflow.
     let job = state
-        .jobs
+        .jobs()
         .jobs()
         .iter()
         .find(|j| j.upload.as_ref().is_some_and(|u| u.key == entry.key))
@@ -679,16 +684,15 @@ async fn dropped_files_upload_and_refusals_come_back_with_their_reasons() {
     assert_eq!(job.status, JobStatus::Uploaded);
 
     // Discarding the earlier upload aborts and forgets it.
-    let commands = state.apply(UiAction::DiscardEarlier);
+    let commands = common::commands(state.apply(UiAction::DiscardEarlier));
     assert_eq!(commands.len(), 1);
     for command in commands {
         engine.send(command);
     }
     apply_until(&engine, &mut state, "the earlier upload discarded", |s| {
-        s.uploads
-            .entries
-            .iter()
-            .any(|e| e.name == "earlier.mp4" && e.state == EntryState::Cancelled)
+        s.upload_entries().any(|u| {
+            u.original_name == "earlier.mp4" && u.transfer.state == TransferState::Cancelled
+        })
     })
     .await;
     drop(engine);
@@ -735,11 +739,11 @@ async fn an_upload_sent_by_another_process_is_left_alone() {
     )
     .unwrap();
     let mut state = AppState::default();
-    for command in state.apply(UiAction::Connect(ConnectRequest {
+    for command in common::commands(state.apply(UiAction::Connect(ConnectRequest {
         connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
         stack: Some("vod-busy".into()),
         overrides: Default::default(),
-    })) {
+    }))) {
         engine.send(command);
     }
     apply_until(
@@ -747,14 +751,13 @@ async fn an_upload_sent_by_another_process_is_left_alone() {
         &mut state,
         "the upload shown as running elsewhere",
         |s| {
-            s.uploads
-                .entries
-                .iter()
-                .any(|e| e.id == id && matches!(e.state, EntryState::RunningElsewhere { .. }))
+            s.upload(id)
+                .is_some_and(|u| matches!(u.transfer.state, TransferState::RunningElsewhere { .. }))
         },
     )
     .await;
-    let EntryState::RunningElsewhere { holder } = &state.uploads.get(id).unwrap().state else {
+    let TransferState::RunningElsewhere { holder } = &state.upload(id).unwrap().transfer.state
+    else {
         unreachable!()
     };
     assert!(holder.contains(&std::process::id().to_string()), "{holder}");

@@ -62,8 +62,8 @@ fn now() -> SystemTime {
 
 /// The window as eframe runs it: `draw_for_test` on the root `Ui` of the whole viewport, the way
 /// the app's `eframe::App::ui` draws (egui_kittest's plain-`Ui` harness would add a margin). What the
-/// user does is applied to the state, and the details panel's actions are carried out by the app's
-/// own `perform_details_action` with a stand-in desktop, as the app does; the commands it yields
+/// user does is applied to the state, and what that asks for is run by the app's own
+/// `effects::run` with a stand-in desktop, as the app does; the commands it yields
 /// (for the engine), the details panel's actions and what reached the desktop are recorded for the
 /// tests to check.
 struct Window {
@@ -71,24 +71,24 @@ struct Window {
     commands: Vec<Command>,
     details: Vec<DetailsAction>,
     desktop: FakeDesktop,
+    thumbs: vodesk::app::thumbnails::ThumbnailBook,
 }
 
 impl eframe::App for Window {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         let out = vodesk::app::draw_for_test(ui, &mut self.state, now());
-        for action in out.actions {
-            let commands = self.state.apply(action);
-            self.commands.extend(commands);
-        }
-        for action in out.details {
-            self.details.push(action.clone());
-            let commands = vodesk::app::perform_details_action(
-                &ctx,
-                &mut self.state,
-                &mut self.desktop,
-                action,
-            );
+        self.details.extend(out.details.iter().cloned());
+        let details = out.details.into_iter().map(UiAction::Details);
+        for action in out.actions.into_iter().chain(details) {
+            // As the app's frame loop does: every effect run in one place.
+            let effects = self.state.apply(action);
+            let mut window = vodesk::app::effects::Window {
+                ctx: &ctx,
+                desktop: &mut self.desktop,
+                thumbs: &mut self.thumbs,
+            };
+            let commands = vodesk::app::effects::run(&mut self.state, &mut window, effects);
             self.commands.extend(commands);
         }
     }
@@ -134,6 +134,7 @@ fn harness_with_theme(state: AppState, theme: egui::Theme) -> Harness<'static, W
             commands: Vec::new(),
             details: Vec::new(),
             desktop: FakeDesktop::default(),
+            thumbs: vodesk::app::thumbnails::ThumbnailBook::new(64),
         })
 }
 
@@ -206,7 +207,7 @@ fn dashboard_state() -> AppState {
 #[test]
 fn not_configured_window_shows_the_connect_form() {
     let state = AppState::default();
-    assert_eq!(state.connection, ConnectionState::NotConfigured);
+    assert_eq!(state.connection(), &ConnectionState::NotConfigured);
     let mut harness = harness(state);
     harness.run_steps(SETTLE);
 
@@ -285,8 +286,8 @@ fn the_connect_form_finds_stacks_and_connects_to_the_chosen_one() {
 #[test]
 fn dashboard_shows_each_job_with_its_status() {
     let state = dashboard_state();
-    assert_eq!(state.catalogue, CatalogueState::Loaded { more: false });
-    assert_eq!(state.order.len(), 3);
+    assert_eq!(state.catalogue(), &CatalogueState::Loaded { more: false });
+    assert_eq!(state.order().len(), 3);
     let mut harness = harness(state);
     harness.run_steps(SETTLE);
 
@@ -337,7 +338,7 @@ fn the_dashboard_reads_in_the_light_theme_too() {
 }
 
 fn file_order(state: &AppState) -> Vec<String> {
-    (0..state.order.len())
+    (0..state.order().len())
         .map(|r| {
             let file = state.row(r).unwrap().1.file().unwrap();
             file.rsplit('/').next().unwrap().to_owned()
@@ -411,36 +412,37 @@ fn dropped_files_are_sent_and_refusals_shown_with_their_reasons() {
         }],
         notes: vec![],
     });
-    harness
-        .state_mut()
-        .state
-        .apply(Event::Upload(UploadEvent::Progress {
+    harness.state_mut().state.apply(Event::Upload {
+        event: UploadEvent::Progress {
             id: 7,
             confirmed: 1_000_000,
             size: 4_000_000,
             bytes_per_second: 2_000_000.0,
             eta: Some(Duration::from_secs(2)),
-        }));
+        },
+        record: None,
+    });
     harness.run_steps(SETTLE);
     harness.get_by_label("1 file(s) not uploaded");
     harness.get_by_label("notes.txt: is not a video (.txt): only video files start a workflow");
     harness.get_by_label("Clip One.MOV");
     harness.get_by_label_contains("left");
     harness.snapshot("uploading");
-    harness
-        .state_mut()
-        .state
-        .apply(Event::Upload(UploadEvent::Completed {
+    harness.state_mut().state.apply(Event::Upload {
+        event: UploadEvent::Completed {
             id: 7,
             bucket: "vod-demo-source-71c2".into(),
             key: "uploads/x/Clip-One.mov".into(),
             size: 4_000_000,
             verified: true,
             seconds: 2.0,
-        }));
+        },
+        record: None,
+    });
     harness.run_steps(2);
     harness.get_by_label("done, checksum verified");
-    assert_eq!(harness.state().state.uploads.entries[0].fraction(), 1.0);
+    let first = harness.state().state.upload_entries().next().unwrap();
+    assert_eq!(first.transfer.fraction(), 1.0);
 }
 
 #[test]
@@ -449,7 +451,7 @@ fn selecting_a_job_shows_its_media_info_and_links_and_copy_fills_the_clipboard()
     harness.run_steps(SETTLE);
     harness.get_by_label("launch-keynote-2025.mp4").click();
     harness.run_steps(SETTLE);
-    assert!(harness.state().state.selected.is_some());
+    assert!(harness.state().state.selected().is_some());
     harness.get_by_label("Media info");
     harness.get_by_label("Video track 1");
     harness.get_by_label("Audio track 1");
@@ -549,7 +551,7 @@ fn hostile_links_reach_neither_a_player_nor_the_browser() {
     );
     let refused_option = "vodesk refused to open this link: it starts with \"-\", which a program would read as an option";
     assert_eq!(
-        harness.state().state.notices.last().map(String::as_str),
+        harness.state().state.notices().last().map(String::as_str),
         Some(refused_option)
     );
     harness.run_steps(1);
@@ -563,13 +565,13 @@ fn hostile_links_reach_neither_a_player_nor_the_browser() {
     };
     assert_eq!(open(&mut harness, 0), Vec::<String>::new());
     assert_eq!(
-        harness.state().state.notices.last().map(String::as_str),
+        harness.state().state.notices().last().map(String::as_str),
         Some(refused_option)
     );
     for (row, scheme) in [(5, "file"), (6, "steam")] {
         assert_eq!(open(&mut harness, row), Vec::<String>::new(), "{scheme}");
         assert_eq!(
-            harness.state().state.notices.last().cloned(),
+            harness.state().state.notices().last().cloned(),
             Some(format!(
                 "vodesk refused to open this link: its scheme is \"{scheme}\": only https links are opened"
             ))

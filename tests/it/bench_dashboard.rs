@@ -262,32 +262,32 @@ async fn load_all(endpoint: &str, stack: &str, count: usize) -> (AppState, usize
             if matches!(event, vodesk::app::engine::Event::Jobs(_)) {
                 pages += 1;
             }
-            for command in state.apply(event) {
+            for command in crate::common::commands(state.apply(event)) {
                 engine.send(command);
             }
         }
-        if state.catalogue == (CatalogueState::Loaded { more: false }) {
+        if state.catalogue() == &(CatalogueState::Loaded { more: false }) {
             break;
         }
-        if let ConnectionState::Failed { message } = &state.connection {
+        if let ConnectionState::Failed { message } = &state.connection() {
             panic!("connecting failed: {message}");
         }
         // What the table does when its end is in view.
         if state.wants_older() {
-            for command in state.apply(UiAction::LoadOlderJobs) {
+            for command in crate::common::commands(state.apply(UiAction::LoadOlderJobs)) {
                 engine.send(command);
             }
         }
         assert!(
             Instant::now() < deadline,
             "catalogue not loaded in time: {:?}, {} jobs, notices {:?}",
-            state.catalogue,
-            state.order.len(),
-            state.notices
+            state.catalogue(),
+            state.order().len(),
+            state.notices()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(state.older_failed, None);
+    assert_eq!(state.older_failed(), None);
     tokio::task::spawn_blocking(move || drop(engine))
         .await
         .unwrap();
@@ -481,13 +481,17 @@ async fn bench_dashboard_frames() {
     let (mut state, pages) = load_all(&emu.endpoint, "vod-bench", count as usize).await;
     let load_time = started.elapsed();
     let loaded = memory_mib();
-    assert_eq!(state.order.len(), count as usize, "every job in the table");
+    assert_eq!(
+        state.order().len(),
+        count as usize,
+        "every job in the table"
+    );
     println!(
         "loaded {count} jobs in {pages} pages in {:.1} s",
         load_time.as_secs_f64()
     );
     // The app's notices (the connection's, the monitor's) are not what is measured.
-    state.notices.clear();
+    state.apply(UiAction::ClearNotices);
 
     let (vodesk, peer) = tokio::task::spawn_blocking(move || {
         let mut vodesk = Vodesk {

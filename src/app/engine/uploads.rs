@@ -1,8 +1,9 @@
 //! The uploads of one connected session, for the app: the [`Uploader`] on the session's source bucket,
 //! the controls of the uploads that are running, and the journal's unfinished uploads offered at
 //! connection. Dropped files are validated, named and journaled off the runtime's workers (file
-//! system and SQLite work), then sent; every upload event is forwarded to the UI, and the journal's
-//! record follows each start and end so the dashboard joins the upload to its workflow.
+//! system and SQLite work), then sent. Every upload event goes to the UI as one event, in order, from
+//! a blocking thread of its own: a change of state carries the journal's record after it (read there,
+//! off the async workers), which joins the upload to its workflow.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,8 +34,8 @@ pub(super) struct Uploads {
     tasks: JoinSet<i64>,
     /// Which upload each task runs, so that a task that panicked still frees its upload for a resume.
     task_uploads: HashMap<tokio::task::Id, i64>,
-    events: mpsc::UnboundedReceiver<UploadEvent>,
-    /// For events the uploader does not send itself (a cancel of an upload that is not running).
+    /// For events the uploader does not send itself (a cancel of an upload that is not running, a
+    /// task that panicked); they reach the UI through the same forwarder, in order.
     own_events: mpsc::UnboundedSender<UploadEvent>,
 }
 
@@ -95,6 +96,12 @@ impl Uploads {
                 (None, Some(message))
             }
         };
+        let forwarded = uploader.as_ref().map(|u| u.journal().clone());
+        let forward_emit = emit.clone();
+        // Ends when every sender is gone (the session's uploads dropped, their tasks ended).
+        drop(tokio::task::spawn_blocking(move || {
+            forward_events(events, forwarded.as_ref(), &forward_emit);
+        }));
         let uploads = Self {
             uploader,
             unavailable,
@@ -102,7 +109,6 @@ impl Uploads {
             running: HashMap::new(),
             tasks: JoinSet::new(),
             task_uploads: HashMap::new(),
-            events,
             own_events: tx,
         };
         uploads.offer_unfinished(emit).await;
@@ -151,30 +157,25 @@ impl Uploads {
             let offered = unfinished.into_iter().map(|(r, c, _)| (r, c)).collect();
             emit.emit(Event::UnfinishedUploads(offered));
             for event in elsewhere {
-                emit.emit(Event::Upload(event));
+                emit.emit(Event::Upload {
+                    event,
+                    record: None,
+                });
             }
         }
     }
 
-    /// Waits for the next upload event or the end of a run, and handles it. Never resolves while
-    /// nothing happens.
-    pub(super) async fn step(&mut self, emit: &Emitter) {
-        tokio::select! {
-            Some(event) = self.events.recv() => self.forward(event, emit),
-            Some(finished) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
-                self.finished(finished, emit);
-            }
-            else => std::future::pending::<()>().await,
+    /// Waits for the end of an upload's run and handles it. Never resolves while none is running.
+    pub(super) async fn step(&mut self) {
+        match self.tasks.join_next_with_id().await {
+            Some(finished) => self.finished(finished),
+            None => std::future::pending::<()>().await,
         }
     }
 
     /// A task ended. One that panicked (a bug) leaves its upload as the journal has it, resumable: the
     /// user hears so, and Resume works in this session.
-    fn finished(
-        &mut self,
-        finished: Result<(tokio::task::Id, i64), tokio::task::JoinError>,
-        emit: &Emitter,
-    ) {
+    fn finished(&mut self, finished: Result<(tokio::task::Id, i64), tokio::task::JoinError>) {
         match finished {
             Ok((task, id)) => {
                 self.task_uploads.remove(&task);
@@ -187,30 +188,15 @@ impl Uploads {
                 self.running.remove(&id);
                 if err.is_panic() {
                     tracing::error!("upload {id} stopped by an internal error: {err}");
-                    emit.emit(Event::Upload(UploadEvent::Failed {
+                    let failed = UploadEvent::Failed {
                         id,
                         error: "the upload stopped because of an internal error in vodesk (please report it); nothing sent is lost: Retry resumes it".into(),
-                    }));
+                    };
+                    if self.own_events.send(failed).is_err() {
+                        tracing::debug!("upload {id}: failure event dropped (session closing)");
+                    }
                 }
             }
-        }
-    }
-
-    fn forward(&self, event: UploadEvent, emit: &Emitter) {
-        let id = event.id();
-        let changes_record = matches!(
-            event,
-            UploadEvent::Started { .. }
-                | UploadEvent::Completed { .. }
-                | UploadEvent::Paused { .. }
-                | UploadEvent::Failed { .. }
-        );
-        emit.emit(Event::Upload(event));
-        if changes_record
-            && let Some(uploader) = &self.uploader
-            && let Ok(record) = uploader.journal().get(id)
-        {
-            emit.emit(Event::UploadRecordChanged(Box::new(record)));
         }
     }
 
@@ -243,11 +229,19 @@ impl Uploads {
                 &selection.accepted,
                 &destination,
                 &PrepareOptions::default(),
-            );
-            (selection, prepared, uploader)
+            )
+            .map(|prepared| {
+                let records: Vec<_> = prepared
+                    .ids
+                    .iter()
+                    .filter_map(|&id| uploader.journal().get(id).ok())
+                    .collect();
+                (prepared, records)
+            });
+            (selection, prepared)
         })
         .await;
-        let Ok((selection, prepared, uploader)) = prepared else {
+        let Ok((selection, prepared)) = prepared else {
             emit.emit(Event::Notice {
                 message: "adding the files stopped unexpectedly; try again".into(),
             });
@@ -256,25 +250,26 @@ impl Uploads {
         let mut refused = selection.refused;
         let mut notes = selection.notes;
         let mut queued = Vec::new();
+        let mut ids = Vec::new();
         match prepared {
-            Ok(prepared) => {
+            Ok((prepared, records)) => {
                 refused.extend(prepared.refused);
                 refused.extend(prepared.not_triggering);
                 notes.extend(prepared.notes);
-                for id in prepared.ids {
-                    if let Ok(record) = uploader.journal().get(id) {
-                        queued.push(record);
-                    }
-                    self.start(id, false);
-                }
+                ids = prepared.ids;
+                queued = records;
             }
             Err(err) => notes.push(format!("nothing was queued: {err}")),
         }
+        // Said before any of them starts, so that their first events find them queued.
         emit.emit(Event::UploadsQueued {
             queued,
             refused,
             notes,
         });
+        for id in ids {
+            self.start(id, false);
+        }
     }
 
     fn start(&mut self, id: i64, restart: bool) {
@@ -345,5 +340,34 @@ impl Uploads {
             // and their journal records let them resume.
             tracing::debug!("pause: some uploads had not stopped within {budget:?}");
         }
+    }
+}
+
+/// Hands each upload event to the UI, in order; a change of state with the journal's record after it
+/// (a blocking read, which is why this runs on a thread of its own).
+fn forward_events(
+    mut events: mpsc::UnboundedReceiver<UploadEvent>,
+    journal: Option<&Journal>,
+    emit: &Emitter,
+) {
+    while let Some(event) = events.blocking_recv() {
+        let changes_record = matches!(
+            event,
+            UploadEvent::Started { .. }
+                | UploadEvent::Completed { .. }
+                | UploadEvent::Paused { .. }
+                | UploadEvent::Failed { .. }
+        );
+        let record = match journal {
+            Some(journal) if changes_record => match journal.get(event.id()) {
+                Ok(record) => Some(Box::new(record)),
+                Err(err) => {
+                    tracing::debug!("upload {}: its record was not read: {err}", event.id());
+                    None
+                }
+            },
+            _ => None,
+        };
+        emit.emit(Event::Upload { event, record });
     }
 }

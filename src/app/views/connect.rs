@@ -121,7 +121,7 @@ fn form_card(
                 .weak(),
             );
             ui.add_space(8.0);
-            match &state.connection {
+            match &state.connection() {
                 ConnectionState::Connecting { target } => {
                     ui.horizontal(|ui| {
                         ui.spinner();
@@ -248,7 +248,7 @@ fn form_card(
                 });
             ui.add_space(10.0);
             ui.horizontal(|ui| {
-                let connecting = matches!(state.connection, ConnectionState::Connecting { .. });
+                let connecting = matches!(state.connection(), ConnectionState::Connecting { .. });
                 let connect = ui.add_enabled(
                     form.can_connect() && !connecting,
                     egui::Button::new(RichText::new("Connect").strong()),
@@ -258,14 +258,14 @@ fn form_card(
                 }
                 ui.add_space(16.0);
                 let local = ui
-                    .add_enabled(!state.starting_local, egui::Button::new("Local demo stack"))
+                    .add_enabled(!state.starting_local(), egui::Button::new("Local demo stack"))
                     .on_hover_text(
                         "Runs a complete local deployment on this machine (emulator, ffmpeg encoding, local CloudFront) and connects to it; no AWS account needed",
                     );
                 if local.clicked() {
                     actions.push(UiAction::StartLocalStack);
                 }
-                if state.starting_local {
+                if state.starting_local() {
                     ui.spinner();
                     ui.label("starting the local stack…");
                 }
@@ -283,7 +283,7 @@ fn form_card(
 }
 
 fn found_stacks(ui: &mut egui::Ui, state: &AppState, form: &mut ConnectForm) {
-    match &state.found_stacks {
+    match &state.found_stacks() {
         None => {}
         Some(Err(message)) => {
             ui.label(

@@ -13,8 +13,7 @@ use super::widgets::{self, status_chip};
 use crate::app::dashboard::{SortColumn, size_bytes};
 use crate::app::state::{AppState, CatalogueState, UiAction};
 use crate::app::thumbnails::{self, ThumbSize, ThumbnailBook};
-use crate::app::upload_queue::EntryState;
-use crate::jobs::{JobStatus, WarningKind};
+use crate::jobs::{JobStatus, TransferState, WarningKind};
 
 pub const ROW_HEIGHT: f32 = 40.0;
 const THUMB_BOX: egui::Vec2 = egui::vec2(64.0, 36.0);
@@ -35,17 +34,17 @@ pub fn show(
     actions: &mut Vec<UiAction>,
 ) {
     toolbar(ui, state, actions);
-    if let CatalogueState::Failed { message } = &state.catalogue {
+    if let CatalogueState::Failed { message } = &state.catalogue() {
         ui.label(
             RichText::new(format!("Could not read the jobs table: {message}"))
                 .color(ui.visuals().error_fg_color),
         );
     }
-    if state.order.is_empty() {
+    if state.order().is_empty() {
         ui.add_space(12.0);
-        if state.filter.is_active() && !state.jobs.jobs().is_empty() {
+        if state.filter().is_active() && !state.jobs().jobs().is_empty() {
             ui.label("No job matches the filter.");
-        } else if matches!(state.catalogue, CatalogueState::Loaded { .. }) {
+        } else if matches!(state.catalogue(), CatalogueState::Loaded { .. }) {
             ui.label(
                 "No jobs yet. Drop video files anywhere on this window (or click Add videos…) to \
                  upload them; each appears here as soon as it is sent, and follows its workflow live.",
@@ -60,9 +59,9 @@ pub fn show(
 fn toolbar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("Jobs").strong().size(16.0));
-        let shown = state.order.len();
-        let total = state.jobs.jobs().len();
-        let summary = match &state.catalogue {
+        let shown = state.order().len();
+        let total = state.jobs().jobs().len();
+        let summary = match &state.catalogue() {
             CatalogueState::NotLoaded => String::new(),
             CatalogueState::Loading => "reading the table…".to_owned(),
             _ if shown != total => format!("{shown} of {total}"),
@@ -73,12 +72,12 @@ fn toolbar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
             CatalogueState::Failed { .. } => format!("{total} heard live"),
         };
         ui.label(RichText::new(summary).weak());
-        if matches!(state.catalogue, CatalogueState::Loading) {
+        if matches!(state.catalogue(), CatalogueState::Loading) {
             ui.spinner();
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let current = state
-                .filter
+                .filter()
                 .status
                 .map(widgets::status_label)
                 .unwrap_or("All statuses");
@@ -86,7 +85,7 @@ fn toolbar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 .selected_text(current)
                 .show_ui(ui, |ui| {
                     if ui
-                        .selectable_label(state.filter.status.is_none(), "All statuses")
+                        .selectable_label(state.filter().status.is_none(), "All statuses")
                         .clicked()
                     {
                         actions.push(UiAction::FilterStatus(None));
@@ -94,7 +93,7 @@ fn toolbar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                     for status in JobStatus::ALL {
                         if ui
                             .selectable_label(
-                                state.filter.status == Some(status),
+                                state.filter().status == Some(status),
                                 widgets::status_label(status),
                             )
                             .clicked()
@@ -105,7 +104,7 @@ fn toolbar(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 });
             let status_label = ui.label("Status");
             combo.response.labelled_by(status_label.id);
-            let mut text = state.filter.text.clone();
+            let mut text = state.filter().text.clone();
             let edit = ui.add(
                 egui::TextEdit::singleline(&mut text)
                     .id(egui::Id::unique("job-filter"))
@@ -132,8 +131,8 @@ fn header_cell(
         ui.strong(title);
         return;
     };
-    let arrow = if state.sort.column == column {
-        if state.sort.descending {
+    let arrow = if state.sort().column == column {
+        if state.sort().descending {
             " ⬇"
         } else {
             " ⬆"
@@ -156,9 +155,9 @@ fn table(
     now: SystemTime,
     actions: &mut Vec<UiAction>,
 ) {
-    let jobs = state.order.len();
+    let jobs = state.order().len();
     // One more row after the jobs, saying whether older ones are loading, failed or all there.
-    let footer = matches!(state.catalogue, CatalogueState::Loaded { .. });
+    let footer = matches!(state.catalogue(), CatalogueState::Loaded { .. });
     let mut header_actions = Vec::new();
     TableBuilder::new(ui)
         .id_salt("jobs")
@@ -210,7 +209,7 @@ fn table(
                 let Some((index, job)) = state.row(row.index()) else {
                     return;
                 };
-                row.set_selected(state.selected == Some(index));
+                row.set_selected(state.selected() == Some(index));
                 let record = job.record.as_ref();
                 row.col(|ui| {
                     let url = record.and_then(|r| r.thumbnail_urls().first().map(String::as_str));
@@ -232,14 +231,14 @@ fn table(
                         .upload
                         .as_ref()
                         .filter(|_| job.status == JobStatus::Uploading)
-                        .and_then(|u| state.uploads.get(u.upload_id))
-                        .filter(|e| !e.state.is_active());
-                    match stalled_upload.map(|e| &e.state) {
-                        Some(EntryState::Failed { error }) => {
+                        .map(|u| &u.transfer.state)
+                        .filter(|s| !s.is_active());
+                    match stalled_upload {
+                        Some(TransferState::Failed { error }) => {
                             widgets::chip(ui, "✖ Upload failed", ui.visuals().error_fg_color)
                                 .on_hover_text(error);
                         }
-                        Some(EntryState::Paused { reason }) => {
+                        Some(TransferState::Paused { reason }) => {
                             widgets::chip(ui, "⏸ Paused", ui.visuals().warn_fg_color)
                                 .on_hover_text(reason);
                         }
@@ -285,7 +284,7 @@ fn table(
                     }
                 });
                 if row.response().clicked() {
-                    let again = state.selected == Some(index);
+                    let again = state.selected() == Some(index);
                     actions.push(UiAction::Select(if again { None } else { Some(index) }));
                 }
             });
@@ -295,12 +294,12 @@ fn table(
 
 /// The row after the last job; true when the user asked to retry reading older jobs.
 fn footer_row(ui: &mut egui::Ui, state: &AppState, jobs: usize) -> bool {
-    if let Some(message) = &state.older_failed {
+    if let Some(message) = state.older_failed() {
         ui.label(RichText::new("Could not load older jobs").color(ui.visuals().error_fg_color))
             .on_hover_text(message);
         return ui.small_button("Retry").clicked();
     }
-    match state.catalogue {
+    match state.catalogue() {
         CatalogueState::Loaded { more: false } => {
             let text = if jobs == 1 {
                 "1 job loaded".to_owned()

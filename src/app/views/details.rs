@@ -11,15 +11,7 @@ use crate::contract::JobRecord;
 use crate::contract::mediainfo::MediaInfo;
 use crate::jobs::Job;
 
-/// What the user asked of the panel that the app must do (the view only draws).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DetailsAction {
-    /// Copied to the clipboard (done by the view; reported for the status line).
-    Copied(String),
-    Open(String),
-    OpenInPlayer(String),
-    Close,
-}
+pub use crate::app::state::DetailsAction;
 
 /// `(label, url)` of every output of a record, in the order the panel lists them.
 pub fn output_links(record: &JobRecord) -> Vec<(String, String)> {

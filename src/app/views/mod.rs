@@ -42,7 +42,7 @@ pub struct ViewContext<'a> {
 
 pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -> FrameOutput {
     let mut out = FrameOutput::default();
-    let connected = matches!(state.connection, ConnectionState::Connected(_));
+    let connected = matches!(state.connection(), ConnectionState::Connected(_));
     egui::Panel::top("header").show(ui, |ui| header(ui, state, &mut out));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(ui, state));
     if connected && uploads::has_content(state) {
@@ -89,7 +89,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
 fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
     ui.horizontal(|ui| {
         ui.heading("vodesk");
-        match &state.connection {
+        match &state.connection() {
             ConnectionState::Connected(r) => {
                 let title = match (&r.stack_name, &r.solution_version) {
                     (Some(name), Some(version)) => format!("{name}  ·  {version}"),
@@ -123,7 +123,7 @@ fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             ui.menu_button("⚙", |ui| {
-                let mut enabled = state.notifications_enabled;
+                let mut enabled = state.notifications_enabled();
                 if ui
                     .checkbox(&mut enabled, "Desktop notifications on Complete and Error")
                     .changed()
@@ -133,10 +133,10 @@ fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
             })
             .response
             .on_hover_text("Settings");
-            connection_chip(ui, &state.connection);
-            if matches!(state.connection, ConnectionState::Connected(_)) {
+            connection_chip(ui, state.connection());
+            if matches!(state.connection(), ConnectionState::Connected(_)) {
                 ui.add_space(12.0);
-                monitor_indicator(ui, &state.monitor);
+                monitor_indicator(ui, state.monitor());
             }
         });
     });
@@ -144,18 +144,18 @@ fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
 
 fn status_bar(ui: &mut egui::Ui, state: &AppState) {
     ui.horizontal(|ui| {
-        let active = state.uploads.active();
+        let active = state.uploads().active(state.jobs());
         if active > 0 {
             ui.label(format!(
                 "⬆ {active} uploading · {}",
-                human_rate(state.uploads.total_rate())
+                human_rate(state.uploads().total_rate(state.jobs()))
             ));
             ui.separator();
         }
-        if let Some(last) = state.notices.last() {
+        if let Some(last) = state.notices().last() {
             let response = ui.add(egui::Label::new(RichText::new(last).weak()).truncate());
-            if state.notices.len() > 1 {
-                response.on_hover_text(state.notices.join("\n"));
+            if state.notices().len() > 1 {
+                response.on_hover_text(state.notices().join("\n"));
             }
         }
     });
@@ -166,7 +166,7 @@ fn drop_overlay(ui: &mut egui::Ui, state: &AppState) {
     if !hovering {
         return;
     }
-    let ConnectionState::Connected(resources) = &state.connection else {
+    let ConnectionState::Connected(resources) = &state.connection() else {
         return;
     };
     let screen = ui.ctx().content_rect();

@@ -5,32 +5,36 @@
 use eframe::egui::{self, RichText};
 
 use crate::app::state::{AppState, UiAction};
-use crate::app::upload_queue::{EntryState, UploadEntry};
+use crate::jobs::{LocalUpload, TransferState};
 use crate::time::human_duration;
 use crate::units::{human_bytes, human_rate};
 
 /// Whether the panel has anything to show.
 pub fn has_content(state: &AppState) -> bool {
-    !state.uploads.entries.is_empty() || !state.uploads.refused.is_empty()
+    state.uploads().entries(state.jobs()).next().is_some() || !state.uploads().refused.is_empty()
 }
 
 pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
-    let queue = &state.uploads;
+    let queue = &state.uploads();
+    let jobs = &state.jobs();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Uploads").strong());
-        let active = queue.active();
+        let active = queue.active(jobs);
         if active > 0 {
             ui.label(RichText::new(format!("{active} sending")).weak());
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if queue.entries.iter().any(|e| e.state.is_finished())
+            if queue.entries(jobs).any(|u| u.transfer.state.is_finished())
                 && ui.small_button("Clear finished").clicked()
             {
                 actions.push(UiAction::ClearFinishedUploads);
             }
         });
     });
-    let earlier = queue.entries.iter().filter(|e| e.from_earlier).count();
+    let earlier = queue
+        .entries(jobs)
+        .filter(|u| u.transfer.from_earlier)
+        .count();
     if earlier > 0 {
         egui::Frame::new()
             .fill(ui.visuals().warn_fg_color.gamma_multiply(0.12))
@@ -94,32 +98,33 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
                 .spacing([12.0, 4.0])
                 .striped(true)
                 .show(ui, |ui| {
-                    for entry in &queue.entries {
-                        row(ui, entry, actions);
+                    for upload in queue.entries(jobs) {
+                        row(ui, upload, actions);
                         ui.end_row();
                     }
                 });
         });
 }
 
-fn state_text(entry: &UploadEntry) -> (String, Option<String>) {
-    match &entry.state {
-        EntryState::Waiting => ("waiting".into(), None),
-        EntryState::Sending => {
-            let rate = human_rate(entry.bytes_per_second);
-            let eta = entry
+fn state_text(upload: &LocalUpload) -> (String, Option<String>) {
+    let transfer = &upload.transfer;
+    match &transfer.state {
+        TransferState::Waiting => ("waiting".into(), None),
+        TransferState::Sending => {
+            let rate = human_rate(transfer.bytes_per_second);
+            let eta = transfer
                 .eta
                 .map(|d| format!(", {} left", human_duration(d)))
                 .unwrap_or_default();
             (format!("{rate}{eta}"), None)
         }
-        EntryState::Paused { reason } => ("paused".into(), Some(reason.clone())),
-        EntryState::Completed { verified: true } => ("done, checksum verified".into(), None),
+        TransferState::Paused { reason } => ("paused".into(), Some(reason.clone())),
+        TransferState::Completed { verified: true } => ("done, checksum verified".into(), None),
         // The note says what could and could not be checked (HeadObject may be denied).
-        EntryState::Completed { verified: false } => ("done, not verified".into(), None),
-        EntryState::Failed { error } => ("failed".into(), Some(error.clone())),
-        EntryState::Cancelled => ("cancelled".into(), None),
-        EntryState::RunningElsewhere { holder } => (
+        TransferState::Completed { verified: false } => ("done, not verified".into(), None),
+        TransferState::Failed { error } => ("failed".into(), Some(error.clone())),
+        TransferState::Cancelled => ("cancelled".into(), None),
+        TransferState::RunningElsewhere { holder } => (
             "running elsewhere".into(),
             Some(format!(
                 "{holder} is sending this upload; it can be paused or cancelled there"
@@ -128,55 +133,57 @@ fn state_text(entry: &UploadEntry) -> (String, Option<String>) {
     }
 }
 
-fn row(ui: &mut egui::Ui, entry: &UploadEntry, actions: &mut Vec<UiAction>) {
+fn row(ui: &mut egui::Ui, upload: &LocalUpload, actions: &mut Vec<UiAction>) {
+    let transfer = &upload.transfer;
+    let id = upload.upload_id;
     // A fixed-width name column; the text starts at its left edge and is cut with "…".
     let rect = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(260.0, 18.0));
     let layout = egui::Layout::left_to_right(egui::Align::Center);
     ui.scope_builder(egui::UiBuilder::new().max_rect(rect).layout(layout), |ui| {
         ui.set_min_width(260.0);
-        ui.add(egui::Label::new(&entry.name).truncate())
-            .on_hover_text(format!("s3 key: {}", entry.key));
+        ui.add(egui::Label::new(&upload.original_name).truncate())
+            .on_hover_text(format!("s3 key: {}", upload.key));
     });
-    ui.label(human_bytes(entry.size));
+    ui.label(human_bytes(transfer.size));
     ui.add(
-        egui::ProgressBar::new(entry.fraction())
+        egui::ProgressBar::new(transfer.fraction())
             .desired_width(180.0)
             .show_percentage(),
     );
-    let (text, detail) = state_text(entry);
-    let color = match entry.state {
-        EntryState::Failed { .. } => ui.visuals().error_fg_color,
-        EntryState::Paused { .. } => ui.visuals().warn_fg_color,
+    let (text, detail) = state_text(upload);
+    let color = match transfer.state {
+        TransferState::Failed { .. } => ui.visuals().error_fg_color,
+        TransferState::Paused { .. } => ui.visuals().warn_fg_color,
         _ => ui.visuals().text_color(),
     };
     let label = ui.label(RichText::new(text).color(color));
     if let Some(detail) = detail {
         label.on_hover_text(detail);
-    } else if let Some(note) = &entry.note {
+    } else if let Some(note) = &transfer.note {
         label.on_hover_text(note);
     }
     ui.horizontal(|ui| {
-        if entry.state.is_active() && ui.small_button("Pause").clicked() {
-            actions.push(UiAction::PauseUpload(entry.id));
+        if transfer.state.is_active() && ui.small_button("Pause").clicked() {
+            actions.push(UiAction::PauseUpload(id));
         }
-        if entry.state.is_resumable() {
-            let title = if matches!(entry.state, EntryState::Failed { .. }) {
+        if transfer.state.is_resumable() {
+            let title = if matches!(transfer.state, TransferState::Failed { .. }) {
                 "Retry"
             } else {
                 "Resume"
             };
             if ui.small_button(title).clicked() {
-                actions.push(UiAction::ResumeUpload(entry.id));
+                actions.push(UiAction::ResumeUpload(id));
             }
         }
-        if !entry.state.is_finished()
-            && !matches!(entry.state, EntryState::RunningElsewhere { .. })
+        if !transfer.state.is_finished()
+            && !matches!(transfer.state, TransferState::RunningElsewhere { .. })
             && ui
                 .small_button("Cancel")
                 .on_hover_text("Stops, aborts the upload on the server and forgets it (Delete)")
                 .clicked()
         {
-            actions.push(UiAction::CancelUpload(entry.id));
+            actions.push(UiAction::CancelUpload(id));
         }
     });
 }

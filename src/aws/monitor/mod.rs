@@ -12,13 +12,14 @@
 //! still reads the table every few minutes, for messages SNS failed to deliver.
 
 pub mod clock;
+mod poller;
 pub mod queue;
+mod receive;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -26,9 +27,8 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::catalogue::Catalogue;
 use crate::aws::connection::AwsClients;
 use crate::aws::discovery::VodResources;
-use crate::aws::sdk_error::{self, Disposition};
-use crate::contract::{Decoded, JobRecord, Kind, decode_message_body};
-use crate::time::format_iso8601;
+use crate::aws::sdk_error;
+use crate::contract::{Decoded, JobRecord, Kind};
 
 pub use clock::ServiceClock;
 pub use queue::{OwnQueue, QueueCallError, SetupError, StaleQueue, Teardown};
@@ -58,8 +58,8 @@ pub struct MonitorConfig {
     pub quiet_poll_interval: Option<Duration>,
     /// Polling mode looks this far back for workflows still running when it starts.
     pub poll_lookback: Duration,
-    /// For Error messages, which carry only the guid: read the item to learn the file (§4).
-    pub look_up_errors: bool,
+    /// Which queue messages get their item read (one GetItem each, before the update is emitted).
+    pub read_items: ItemReads,
     /// The machine's name, part of the queue name.
     pub host: String,
 }
@@ -80,10 +80,23 @@ impl MonitorConfig {
             poll_interval: Duration::from_secs(5),
             quiet_poll_interval: Some(Duration::from_secs(300)),
             poll_lookback: Duration::from_secs(6 * 3600),
-            look_up_errors: true,
+            read_items: ItemReads::ErrorsWithoutFile,
             host: queue::host_name(),
         }
     }
+}
+
+/// Which live messages are completed with their item. A message carries few fields (an Error only the
+/// guid, §4); the item has the file, the media info and every output. Reading it here, once, keeps
+/// one fact in one update: the owner never asks again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemReads {
+    /// Messages are reported as they are.
+    Never,
+    /// Only an Error that does not name its file (the CLI's `watch`: it prints the file).
+    ErrorsWithoutFile,
+    /// Every Ingest, Complete and Error (the app: its dashboard and details show the whole item).
+    Every,
 }
 
 /// How the monitor learns about workflows.
@@ -115,7 +128,8 @@ pub struct JobUpdate {
     pub decoded: Decoded,
     pub received_at: SystemTime,
     pub via: Via,
-    /// The item, read after an Error message that lacked `srcVideo` (so the failed file is known).
+    /// The item, read after the message when [`MonitorConfig::read_items`] asks for it (an Error
+    /// that lacked `srcVideo`, so the failed file is known; or every message).
     pub item: Option<JobRecord>,
 }
 
@@ -401,274 +415,6 @@ impl Monitor {
         StopReport {
             queue_name: Some(own.name.clone()),
             teardown: Some(teardown),
-        }
-    }
-
-    async fn receive_loop(&self, own: &OwnQueue) -> LoopEnd {
-        let sqs = &self.clients.sqs;
-        let mut last_heartbeat = Instant::now();
-        let mut failures: u32 = 0;
-        loop {
-            if last_heartbeat.elapsed() >= self.config.heartbeat_every {
-                last_heartbeat = Instant::now();
-                match queue::refresh_heartbeat(sqs, &own.url, &self.clock).await {
-                    Ok(()) => {}
-                    Err(err) if err.gone => return LoopEnd::QueueGone(gone(&err)),
-                    Err(err) => {
-                        self.emit(MonitorEvent::Warning {
-                            message: format!("could not refresh the queue's heartbeat tag: {err}"),
-                        });
-                    }
-                }
-            }
-            // The wait is bounded so the heartbeat keeps its rhythm even with a tiny expiry.
-            let wait = self.config.heartbeat_every.as_secs().clamp(1, 20) as i32;
-            let receive = sqs
-                .receive_message()
-                .queue_url(&own.url)
-                .wait_time_seconds(wait)
-                .max_number_of_messages(10)
-                .customize()
-                .interceptor(self.clock.reader())
-                .send();
-            let received = tokio::select! {
-                result = receive => result,
-                () = self.cancel.cancelled() => return LoopEnd::Cancelled,
-            };
-            let out = match received {
-                Ok(out) => {
-                    failures = 0;
-                    out
-                }
-                Err(err) => {
-                    let call = QueueCallError::from_sdk(&err);
-                    if call.gone {
-                        return LoopEnd::QueueGone(gone(&call));
-                    }
-                    let message = call.message;
-                    failures += 1;
-                    if sdk_error::disposition(&err) != Disposition::Transient || failures > 5 {
-                        return LoopEnd::QueueBroken(format!(
-                            "receiving from vodesk's queue failed ({message})"
-                        ));
-                    }
-                    let pause = Duration::from_secs(1 << failures.min(5));
-                    tokio::select! {
-                        () = tokio::time::sleep(pause) => continue,
-                        () = self.cancel.cancelled() => return LoopEnd::Cancelled,
-                    }
-                }
-            };
-            let mut done = Vec::new();
-            for message in out.messages() {
-                let body = message.body().unwrap_or_default();
-                if !self.apply_body(body).await {
-                    // Not applied (the owner is gone): leave it on the queue.
-                    return LoopEnd::Closed;
-                }
-                if let Some(handle) = message.receipt_handle() {
-                    done.push(handle.to_owned());
-                }
-            }
-            if !done.is_empty() {
-                self.delete_applied(&own.url, done).await;
-            }
-        }
-    }
-
-    /// Decodes one body and hands it on. False when the owner is gone.
-    async fn apply_body(&self, body: &str) -> bool {
-        let decoded = match decode_message_body(body) {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                // Deleted anyway: it will never decode, and redelivery would repeat this forever.
-                return self.emit(MonitorEvent::Warning {
-                    message: format!(
-                        "ignored a message that is not a workflow notification: {err}"
-                    ),
-                });
-            }
-        };
-        if decoded.kind == Kind::Ignored {
-            self.confirm_if_needed(&decoded).await;
-            return true;
-        }
-        let Some(guid) = decoded.guid().map(str::to_owned) else {
-            return true;
-        };
-        if !self.first_time(&guid, decoded.kind) {
-            return true;
-        }
-        let mut item = None;
-        let lacks_file = decoded
-            .record
-            .as_ref()
-            .is_some_and(|r| r.src_video.is_none());
-        if self.config.look_up_errors && decoded.kind == Kind::Error && lacks_file {
-            match self.catalogue.get(&guid).await {
-                Ok(found) => item = found.and_then(|d| d.record),
-                Err(err) => {
-                    self.emit(MonitorEvent::Warning {
-                        message: format!("could not look up the failed job {guid}: {err}"),
-                    });
-                }
-            }
-        }
-        self.emit(MonitorEvent::Update(Box::new(JobUpdate {
-            decoded,
-            received_at: SystemTime::now(),
-            via: Via::Queue,
-            item,
-        })))
-    }
-
-    /// A cross-account subscription needs confirming (§4); same-account ones never get here.
-    async fn confirm_if_needed(&self, decoded: &Decoded) {
-        let Some(envelope) = &decoded.envelope else {
-            return;
-        };
-        if envelope.message_type != "SubscriptionConfirmation"
-            || envelope.topic_arn.as_deref() != Some(self.topic_arn.as_str())
-        {
-            return;
-        }
-        let Some(token) = &envelope.token else {
-            return;
-        };
-        if let Err(e) = self
-            .clients
-            .sns
-            .confirm_subscription()
-            .topic_arn(&self.topic_arn)
-            .token(token)
-            .send()
-            .await
-        {
-            self.emit(MonitorEvent::Warning {
-                message: format!(
-                    "could not confirm the subscription: {}",
-                    sdk_error::describe(&e)
-                ),
-            });
-        }
-    }
-
-    async fn delete_applied(&self, url: &str, handles: Vec<String>) {
-        let entries: Vec<DeleteMessageBatchRequestEntry> = handles
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, handle)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(handle)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        let result = self
-            .clients
-            .sqs
-            .delete_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await;
-        let problem = match result {
-            Ok(out) if out.failed().is_empty() => None,
-            Ok(out) => Some(format!("{} could not be deleted", out.failed().len())),
-            Err(e) => Some(sdk_error::describe(&e)),
-        };
-        if let Some(problem) = problem {
-            // A message left on the queue comes back after the visibility timeout; (guid, kind)
-            // de-duplication drops it then.
-            self.emit(MonitorEvent::Warning {
-                message: format!("applied messages stay on the queue: {problem}"),
-            });
-        }
-    }
-
-    /// Reads the table every `interval` and reports every (guid, status) not reported before, by either
-    /// path, and an Ingest item that gained its encode job id (Encoding, which no message announces). The first round
-    /// reports only workflows that started after the monitor did and merely learns the state of
-    /// the others, so starting does not replay history; `ready` is announced after that round,
-    /// because only from then on is every change reported.
-    async fn poll_until_cancelled(
-        &self,
-        started: SystemTime,
-        mut ready: Option<Mode>,
-        interval: Duration,
-    ) {
-        // What this poller has read, apart from what was reported: learning a state in the first
-        // round must not stop the queue from reporting its message.
-        // Per guid: its kind, and whether an Ingest already has its encode job id.
-        let mut known: HashMap<String, (Kind, bool)> = HashMap::new();
-        let started_iso = format_iso8601(started);
-        let since = format_iso8601(
-            started
-                .checked_sub(self.config.poll_lookback)
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        );
-        let mut first = true;
-        let mut failing = false;
-        loop {
-            match self.catalogue.started_since(&since).await {
-                Ok(page) => {
-                    failing = false;
-                    // Oldest first, so a reader sees workflows in the order they started.
-                    for record in page.records.into_iter().rev() {
-                        let kind = Kind::from(record.status);
-                        let encoding = kind == Kind::Ingest && record.encode_job_id.is_some();
-                        let before = known.insert(record.guid.clone(), (kind, encoding));
-                        if before == Some((kind, encoding)) {
-                            continue;
-                        }
-                        // The solution publishes no message when encoding starts, so the queue
-                        // cannot have reported it: no need to ask `first_time`.
-                        let started_encoding = encoding && before == Some((kind, false));
-                        let history = first
-                            && record
-                                .start_time
-                                .as_deref()
-                                .is_none_or(|t| t < started_iso.as_str());
-                        if history || (!started_encoding && !self.first_time(&record.guid, kind)) {
-                            continue;
-                        }
-                        let update = JobUpdate {
-                            decoded: Decoded {
-                                source: crate::contract::Source::DynamodbItem,
-                                kind,
-                                record: Some(record),
-                                warnings: Vec::new(),
-                                envelope: None,
-                            },
-                            received_at: SystemTime::now(),
-                            via: Via::Polling,
-                            item: None,
-                        };
-                        if !self.emit(MonitorEvent::Update(Box::new(update))) {
-                            return;
-                        }
-                    }
-                    first = false;
-                }
-                Err(err) => {
-                    // Said once per outage, not every few seconds.
-                    if !failing {
-                        self.emit(MonitorEvent::Warning {
-                            message: format!("polling the table failed: {err}"),
-                        });
-                    }
-                    failing = true;
-                }
-            }
-            if let Some(mode) = ready.take() {
-                self.emit(MonitorEvent::Ready(mode));
-            }
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = self.read_table_now.notified() => {}
-                () = self.cancel.cancelled() => return,
-            }
         }
     }
 

@@ -50,40 +50,23 @@ pub enum JournalError {
     },
 }
 
-/// Where an upload stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UploadState {
-    /// Being sent, or was being sent when the process died.
-    Active,
-    /// Stopped on purpose (pause, Ctrl-C, expired session); resumable.
-    Paused,
-    /// Stopped by an error that retrying did not cure; resumable once the cause is fixed.
-    Failed,
-    Completed,
+pub use crate::jobs::UploadState;
+
+fn state_as_str(state: UploadState) -> &'static str {
+    match state {
+        UploadState::Active => "active",
+        UploadState::Paused => "paused",
+        UploadState::Failed => "failed",
+        UploadState::Completed => "completed",
+    }
 }
 
-impl UploadState {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Failed => "failed",
-            Self::Completed => "completed",
-        }
-    }
-
-    fn parse(text: &str) -> Self {
-        match text {
-            "paused" => Self::Paused,
-            "failed" => Self::Failed,
-            "completed" => Self::Completed,
-            _ => Self::Active,
-        }
-    }
-
-    pub fn is_unfinished(self) -> bool {
-        !matches!(self, Self::Completed)
+fn parse_state(text: &str) -> UploadState {
+    match text {
+        "paused" => UploadState::Paused,
+        "failed" => UploadState::Failed,
+        "completed" => UploadState::Completed,
+        _ => UploadState::Active,
     }
 }
 
@@ -132,6 +115,26 @@ pub struct UploadRecord {
     /// Set just before the request that makes the object (CompleteMultipartUpload or the single
     /// PutObject) was sent: the object may exist even though the upload is not recorded as completed.
     pub commit: Option<CommitSent>,
+}
+
+/// The journal's record as the job model keeps it: which upload, where to, and how it stands.
+impl From<&UploadRecord> for crate::jobs::LocalUpload {
+    fn from(record: &UploadRecord) -> Self {
+        Self {
+            upload_id: record.id,
+            bucket: record.target.bucket.clone(),
+            key: record.target.key.clone(),
+            original_name: record.original_name.clone(),
+            state: record.state,
+            completed_at: record.completed_at,
+            with_metadata_file: record.target.metadata_document.is_some(),
+            transfer: crate::jobs::Transfer::from_journal(
+                record.state,
+                record.file.size,
+                record.error.as_deref(),
+            ),
+        }
+    }
 }
 
 /// What was journaled just before the object-making request went out.
@@ -455,15 +458,30 @@ impl Journal {
             let rows = stmt
                 .query_map(params![id], |row| {
                     let crc: String = row.get(2)?;
-                    Ok(PartRecord {
+                    let part = PartRecord {
                         part_number: row.get(0)?,
                         etag: row.get(1)?,
-                        crc64: u64::from_str_radix(&crc, 16).unwrap_or(0),
+                        crc64: 0,
                         size: row.get::<_, i64>(3)?.max(0) as u64,
-                    })
+                    };
+                    Ok((part, crc))
                 })
                 .map_err(sql("read"))?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(sql("read"))
+            let mut parts = Vec::new();
+            for row in rows {
+                let (part, crc) = row.map_err(sql("read"))?;
+                // A checksum that is not hex (a damaged row) cannot vouch for the part: it is left out,
+                // so that the resume checks the server's copy against the file and sends it again if
+                // needed, instead of comparing the file with a made-up 0.
+                match u64::from_str_radix(&crc, 16) {
+                    Ok(crc64) => parts.push(PartRecord { crc64, ..part }),
+                    Err(_) => tracing::warn!(
+                        "upload {id}: part {} has an unreadable checksum {crc:?} in the journal; it will be checked again",
+                        part.part_number
+                    ),
+                }
+            }
+            Ok(parts)
         })
     }
 
@@ -484,7 +502,7 @@ impl Journal {
                     "UPDATE uploads SET state = ?2, error = ?3, updated_at = ?4,
                          completed_at = COALESCE(?5, completed_at)
                      WHERE id = ?1 AND (state != 'completed' OR ?2 = 'completed')",
-                    params![id, state.as_str(), error, t, completed_at],
+                    params![id, state_as_str(state), error, t, completed_at],
                 )
                 .map_err(sql("written"))?;
             if changed > 0 {
@@ -676,7 +694,7 @@ fn read_upload(row: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRecord> {
             metadata_document: row.get(14)?,
         },
         upload_id: row.get(15)?,
-        state: UploadState::parse(&state),
+        state: parse_state(&state),
         error: row.get(17)?,
         created_at: row.get(18)?,
         updated_at: row.get(19)?,
@@ -769,6 +787,44 @@ mod tests {
         };
         let id = journal.create(&path, "café.mp4", &file, &target()).unwrap();
         assert_eq!(journal.get(id).unwrap().file_path, path);
+    }
+
+    #[test]
+    fn a_part_whose_checksum_is_not_hex_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite3")).unwrap();
+        let file = FileIdentity {
+            size: 20 << 20,
+            modified_ns: 7,
+            fingerprint: "ab".into(),
+            device: 3,
+            inode: 4,
+        };
+        let id = journal
+            .create(Path::new("/v/a.mp4"), "a.mp4", &file, &target())
+            .unwrap();
+        journal.set_upload_id(id, Some("U1")).unwrap();
+        for part_number in [1, 2] {
+            let part = PartRecord {
+                part_number,
+                etag: format!("\"e{part_number}\""),
+                crc64: 0xabc,
+                size: 8 << 20,
+            };
+            journal.record_part(id, &part).unwrap();
+        }
+        journal
+            .with(|conn| {
+                conn.execute(
+                    "UPDATE parts SET crc64 = 'not hex' WHERE upload = ?1 AND part_number = 2",
+                    params![id],
+                )
+                .map_err(sql("written"))
+            })
+            .unwrap();
+        let parts = journal.parts(id).unwrap();
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        assert_eq!((parts[0].part_number, parts[0].crc64), (1, 0xabc));
     }
 
     #[test]

@@ -356,3 +356,11 @@ pub async fn open_multipart_uploads(s3: &aws_sdk_s3::Client, bucket: &str) -> us
         .expect("list multipart uploads");
     out.uploads().len()
 }
+
+/// The engine's commands among what `AppState::apply` returned, as the app's frame loop sends them.
+pub fn commands(effects: Vec<vodesk::app::effects::Effect>) -> Vec<vodesk::app::engine::Command> {
+    effects
+        .into_iter()
+        .filter_map(vodesk::app::effects::Effect::into_command)
+        .collect()
+}

@@ -22,6 +22,7 @@ impl Uploader {
     pub(super) async fn settle_earlier_commit(
         &self,
         record: &UploadRecord,
+        control: &UploadControl,
     ) -> Result<Option<bool>, RunError> {
         let Some(commit) = record.commit else {
             return Ok(None);
@@ -31,7 +32,10 @@ impl Uploader {
             id,
             "the last run sent the request that completes the object but did not hear back: checking the bucket".into(),
         );
-        match self.settle(record, Some(commit.crc64)).await? {
+        match self
+            .settle_with(record, Some(commit.crc64), control)
+            .await?
+        {
             Settled::Done { verified } => Ok(Some(verified)),
             Settled::Absent => {
                 blocking(self.inner.journal.clone(), move |j| j.clear_commit_sent(id)).await?;
@@ -43,11 +47,14 @@ impl Uploader {
     /// Looks at the object at the upload's key. Ours (same size, and the same CRC64NVME when the server
     /// reports one): done. Absent: the request that would make it never took effect. Another object:
     /// refused, never overwritten. Unreadable (HeadObject denied, contract §9 makes it optional): done but
-    /// not verified, said plainly, since sending again would start a second workflow.
-    pub(super) async fn settle(
+    /// not verified, said plainly, since sending again would start a second workflow. The run's
+    /// `control` stops the check (and its retries) like any other request: the commit stays journaled,
+    /// so the next run settles it again.
+    pub(super) async fn settle_with(
         &self,
         record: &UploadRecord,
         crc: Option<u64>,
+        control: &UploadControl,
     ) -> Result<Settled, RunError> {
         let target = &record.target;
         let head = || async {
@@ -60,8 +67,7 @@ impl Uploader {
                 .send()
                 .await
         };
-        let stopper = UploadControl::default();
-        let head = match self.with_retries(record.id, "check", &stopper, head).await {
+        let head = match self.with_retries(record.id, "check", control, head).await {
             Ok(head) => head,
             Err(err) if err.disposition() == Some(Disposition::NotFound) => {
                 return Ok(Settled::Absent);
@@ -130,7 +136,7 @@ impl Uploader {
         }
     }
 
-    /// Journals, durably, that the object-making request goes out now (see [`Self::settle`]).
+    /// Journals, durably, that the object-making request goes out now (see [`Self::settle_with`]).
     pub(super) async fn journal_commit(&self, id: i64, crc: u64) -> Result<(), RunError> {
         blocking(self.inner.journal.clone(), move |j| {
             j.set_commit_sent(id, crc)
@@ -140,12 +146,13 @@ impl Uploader {
 
     /// A conditional write found an object at the key: this upload's own (an earlier attempt landed
     /// and its answer was lost) counts as done; any other object is refused.
-    pub(super) async fn settle_conflict(
+    pub(super) async fn settle_conflict_with(
         &self,
         record: &UploadRecord,
         crc: u64,
+        control: &UploadControl,
     ) -> Result<bool, RunError> {
-        match self.settle(record, Some(crc)).await? {
+        match self.settle_with(record, Some(crc), control).await? {
             Settled::Done { verified } => {
                 self.note(
                     record.id,
@@ -231,10 +238,13 @@ impl Uploader {
         }
     }
 
+    /// Writes the metadata file that starts the workflow on MetadataFile stacks. A pause or cancel stops
+    /// it: the object's commit stays journaled, so the next run settles the object and writes the file.
     pub(super) async fn put_metadata_document(
         &self,
         record: &UploadRecord,
         document: &str,
+        control: &UploadControl,
     ) -> Result<(), RunError> {
         let key = crate::aws::upload::naming::metadata_key(&record.target.key);
         let body = Bytes::from(document.to_owned());
@@ -254,12 +264,14 @@ impl Uploader {
                 .await
         };
         match self
-            .with_retries(record.id, "metadata file", &UploadControl::default(), put)
+            .with_retries(record.id, "metadata file", control, put)
             .await
         {
             Ok(_) => {}
             Err(err) if err.disposition() == Some(Disposition::PreconditionFailed) => {
-                return self.settle_metadata_conflict(record, &key, &body).await;
+                return self
+                    .settle_metadata_conflict(record, &key, &body, control)
+                    .await;
             }
             Err(err) => return Err(err),
         }
@@ -280,6 +292,7 @@ impl Uploader {
         record: &UploadRecord,
         key: &str,
         body: &Bytes,
+        control: &UploadControl,
     ) -> Result<(), RunError> {
         let get = || async {
             self.inner
@@ -291,10 +304,12 @@ impl Uploader {
                 .await
         };
         let stored = match self
-            .with_retries(record.id, "metadata check", &UploadControl::default(), get)
+            .with_retries(record.id, "metadata check", control, get)
             .await
         {
             Ok(out) => out.body.collect().await.ok().map(|b| b.into_bytes()),
+            // Stopped is not "cannot be read back": the file must not be taken as written on a pause.
+            Err(RunError::Stopped) => return Err(RunError::Stopped),
             Err(_) => None,
         };
         match stored {

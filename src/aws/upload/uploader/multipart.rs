@@ -142,7 +142,7 @@ impl Uploader {
                     id,
                     "the server no longer has the multipart upload; checking whether it was completed".into(),
                 );
-                return match self.settle(record, Some(full_crc)).await? {
+                return match self.settle_with(record, Some(full_crc), control).await? {
                     Settled::Done { verified } => Ok(verified),
                     Settled::Absent => Err(RunError::Failed(format!(
                         "the multipart upload of s3://{}/{} was removed from the server before it completed (for example by a lifecycle rule); run `vodesk resume {id}` to send the file again",
@@ -151,7 +151,7 @@ impl Uploader {
                 };
             }
             Err(err) if err.disposition() == Some(Disposition::PreconditionFailed) => {
-                let settled = self.settle_conflict(record, full_crc).await;
+                let settled = self.settle_conflict_with(record, full_crc, control).await;
                 // The parts just sent are not needed: the object is there (or is another's).
                 let unused = UploadRecord {
                     upload_id: Some(upload_id.clone()),
@@ -198,7 +198,9 @@ impl Uploader {
                         blocking(inner.journal.clone(), move |j| j.parts(id)).await?;
                     let crc = (journal_parts.len() == plan.part_count as usize)
                         .then(|| combine_crc64(&journal_parts.iter().collect::<Vec<_>>()));
-                    if let Settled::Done { verified } = self.settle(record, crc).await? {
+                    if let Settled::Done { verified } =
+                        self.settle_with(record, crc, control).await?
+                    {
                         return Ok(Prepared::AlreadyComplete { verified });
                     }
                     self.note(

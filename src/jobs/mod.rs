@@ -1,20 +1,23 @@
 //! The job model: one entry per workflow, keyed by guid, merging what the catalogue read, what the
 //! live monitor heard and what this machine uploaded (upload key ↔ `srcVideo` ↔ guid). It owns the
-//! status a user sees (Uploading → Uploaded → Ingest → Encoding → Complete | Error), the
-//! de-duplication of at-least-once deliveries on (guid, kind), the rule that a terminal state is
-//! never downgraded (contract §4 Delivery), and the two warnings users of the solution need: "no
-//! workflow started" and "stalled" (the solution's silent failures, contract §1).
+//! status a user sees (Uploading → Uploaded → Ingest → Encoding → Complete | Error), the merge in
+//! which a repeated delivery changes nothing and a terminal state is never downgraded (contract §4
+//! Delivery), this machine's uploads with their live transfer ([`upload`]), and the two warnings users
+//! of the solution need ([`warnings`]: "no workflow started" and "stalled", contract §1).
 
-use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod upload;
+mod warnings;
+
+use std::collections::HashMap;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::aws::upload::journal::{UploadRecord, UploadState};
 use crate::contract::stack::WorkflowTrigger;
-use crate::contract::triggers::{TriggerVerdict, video_trigger};
-use crate::contract::{JobRecord, Kind, RecordOrigin, WorkflowStatus};
-use crate::time::{human_duration, parse_iso8601};
+use crate::contract::{JobRecord, RecordOrigin, WorkflowStatus};
+use crate::time::parse_iso8601;
+pub use upload::{LocalUpload, Transfer, TransferState, UploadState};
+pub use warnings::{JobWarning, Thresholds, WarningKind};
 
 /// Where a job stands, as a user reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -79,34 +82,6 @@ impl JobStatus {
 impl std::fmt::Display for JobStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// What the journal says about a file this machine uploaded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LocalUpload {
-    pub upload_id: i64,
-    pub bucket: String,
-    pub key: String,
-    pub original_name: String,
-    pub state: UploadState,
-    /// Seconds since the epoch.
-    pub completed_at: Option<i64>,
-    /// Metadata-file stacks: the upload also put the `.json` that starts the workflow.
-    pub with_metadata_file: bool,
-}
-
-impl From<&UploadRecord> for LocalUpload {
-    fn from(record: &UploadRecord) -> Self {
-        Self {
-            upload_id: record.id,
-            bucket: record.target.bucket.clone(),
-            key: record.target.key.clone(),
-            original_name: record.original_name.clone(),
-            state: record.state,
-            completed_at: record.completed_at,
-            with_metadata_file: record.target.metadata_document.is_some(),
-        }
     }
 }
 
@@ -182,44 +157,6 @@ impl From<&crate::aws::discovery::VodResources> for StackFacts {
     }
 }
 
-/// A warning about one job, with its explanation (complete sentences).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JobWarning {
-    pub kind: WarningKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WarningKind {
-    NoWorkflowStarted,
-    Stalled,
-}
-
-/// How long silence is normal before a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Thresholds {
-    /// After an upload completed, before "no workflow started".
-    pub no_workflow_after: Duration,
-    /// An item in Ingest without an encode job this long after its start is stuck (§1: a minute).
-    pub ingest_stuck_after: Duration,
-    /// Encoding takes at most this many times the video's duration…
-    pub encoding_factor: u32,
-    /// …but never less than this before "stalled".
-    pub encoding_floor: Duration,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            no_workflow_after: Duration::from_secs(180),
-            ingest_stuck_after: Duration::from_secs(120),
-            encoding_factor: 4,
-            encoding_floor: Duration::from_secs(20 * 60),
-        }
-    }
-}
-
 /// All jobs, newest knowledge merged.
 #[derive(Debug, Clone, Default)]
 pub struct JobBook {
@@ -228,7 +165,6 @@ pub struct JobBook {
     /// Source key → the job it belongs to (newest upload of that key wins).
     by_key: HashMap<String, JobIndex>,
     by_upload: HashMap<i64, JobIndex>,
-    seen: HashSet<(String, Kind)>,
 }
 
 impl JobBook {
@@ -248,9 +184,22 @@ impl JobBook {
         self.by_guid.get(guid).and_then(|&i| self.jobs.get(i))
     }
 
-    /// Adds or refreshes a local upload, joining it to the workflow of its key if one is known.
-    pub fn apply_upload(&mut self, upload: &UploadRecord) -> JobIndex {
-        let local = LocalUpload::from(upload);
+    /// The job of this machine's upload `upload_id`.
+    pub fn by_upload(&self, upload_id: i64) -> Option<&Job> {
+        self.by_upload
+            .get(&upload_id)
+            .and_then(|&i| self.jobs.get(i))
+    }
+
+    /// The live transfer of upload `upload_id`, to apply what the uploader reports.
+    pub fn transfer_mut(&mut self, upload_id: i64) -> Option<&mut Transfer> {
+        let index = *self.by_upload.get(&upload_id)?;
+        Some(&mut self.jobs.get_mut(index)?.upload.as_mut()?.transfer)
+    }
+
+    /// Adds or refreshes a local upload, joining it to the workflow of its key if one is known. An
+    /// upload already known keeps its live transfer: only the journal's facts change.
+    pub fn apply_upload(&mut self, mut local: LocalUpload) -> JobIndex {
         let index = match self.by_upload.get(&local.upload_id) {
             Some(&i) => i,
             None => {
@@ -280,6 +229,9 @@ impl JobBook {
                 JobStatus::Uploading
             };
         }
+        if let Some(known) = job.upload.take() {
+            local.transfer = known.transfer;
+        }
         job.upload = Some(local);
         index
     }
@@ -304,14 +256,8 @@ impl JobBook {
         origin: RecordOrigin,
         at: SystemTime,
     ) -> (Applied, JobIndex) {
-        let kind = Kind::from(record.status);
-        let fresh_delivery = self.seen.insert((record.guid.clone(), kind));
-        if origin == RecordOrigin::Message
-            && !fresh_delivery
-            && let Some(&i) = self.by_guid.get(&record.guid)
-        {
-            return (Applied::Duplicate, i);
-        }
+        // Deliveries are at least once (§4): the monitor drops a repeated (guid, kind); here a repeat
+        // merges into no change (Duplicate), and an earlier state never overwrites a later one.
         let existing = self.by_guid.get(&record.guid).copied().or_else(|| {
             // A workflow of a key this machine uploaded, not yet joined (§1: srcVideo is the key).
             let key = record.src_video.as_deref()?;
@@ -389,8 +335,10 @@ impl JobBook {
     ) -> Option<JobWarning> {
         let job = self.jobs.get(index)?;
         match job.status {
-            JobStatus::Uploaded => no_workflow_warning(job, now, facts, thresholds),
-            JobStatus::Ingest | JobStatus::Encoding => stalled_warning(job, now, facts, thresholds),
+            JobStatus::Uploaded => warnings::no_workflow_warning(job, now, facts, thresholds),
+            JobStatus::Ingest | JobStatus::Encoding => {
+                warnings::stalled_warning(job, now, facts, thresholds)
+            }
             _ => None,
         }
     }
@@ -428,126 +376,19 @@ fn fill_missing(target: &mut JobRecord, source: &JobRecord) {
     );
 }
 
-fn elapsed(since: SystemTime, now: SystemTime) -> Duration {
-    now.duration_since(since).unwrap_or(Duration::ZERO)
-}
-
-fn no_workflow_warning(
-    job: &Job,
-    now: SystemTime,
-    facts: &StackFacts,
-    thresholds: &Thresholds,
-) -> Option<JobWarning> {
-    let upload = job.upload.as_ref()?;
-    let completed = UNIX_EPOCH + Duration::from_secs(u64::try_from(upload.completed_at?).ok()?);
-    let waited = elapsed(completed, now);
-    if waited < thresholds.no_workflow_after {
-        return None;
-    }
-    let waited = human_duration(waited);
-    let reason = if !facts.source_bucket.is_empty() && upload.bucket != facts.source_bucket {
-        format!(
-            "It went to bucket \"{}\", but this stack's source bucket is \"{}\": only uploads there start workflows.",
-            upload.bucket, facts.source_bucket
-        )
-    } else if upload.with_metadata_file {
-        "Its metadata file was uploaded too; check that the stack's WorkflowTrigger is MetadataFile and that the file's \"srcVideo\" names this key.".to_owned()
-    } else {
-        match video_trigger(
-            &upload.key,
-            facts.workflow_trigger,
-            facts.solution_version.as_deref(),
-        ) {
-            TriggerVerdict::WillNotStart { reason } => reason,
-            TriggerVerdict::Starts => {
-                let lambda = facts
-                    .stack_name
-                    .as_deref()
-                    .map_or("the stack's step-functions Lambda".to_owned(), |s| {
-                        format!("the Lambda {s}-step-functions")
-                    });
-                if facts.enable_sns == Some(false) {
-                    format!(
-                        "This stack publishes only errors (EnableSns=No), so Ingest is seen only by reading the table; if the table has no item for it either, check the CloudWatch logs of {lambda}."
-                    )
-                } else {
-                    format!(
-                        "The key should start a workflow; check the CloudWatch logs of {lambda} and the bucket's event notifications."
-                    )
-                }
-            }
-        }
-    };
-    Some(JobWarning {
-        kind: WarningKind::NoWorkflowStarted,
-        message: format!(
-            "No workflow started: \"{}\" finished uploading {waited} ago and no Ingest has been reported. {reason}",
-            upload.key
-        ),
-    })
-}
-
-fn stalled_warning(
-    job: &Job,
-    now: SystemTime,
-    facts: &StackFacts,
-    thresholds: &Thresholds,
-) -> Option<JobWarning> {
-    let record = job.record.as_ref()?;
-    let running = elapsed(job.started()?, now);
-    let stack = facts.stack_name.as_deref().unwrap_or("<stack>");
-    // §1: an item in Ingest without an encode job a minute after its Ingest is stuck.
-    if job.status == JobStatus::Ingest && job.item_read && running >= thresholds.ingest_stuck_after
-    {
-        return Some(JobWarning {
-            kind: WarningKind::Stalled,
-            message: format!(
-                "Stalled: in Ingest for {} and no encoding job was submitted. The solution sends no message when a Lambda times out or a Step Functions state fails (e.g. a metadata override with a non-boolean frameCapture); check the executions of the state machine {stack}-process.",
-                human_duration(running)
-            ),
-        });
-    }
-    let expected = record
-        .duration_seconds()
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .map(|d| Duration::from_secs_f64(d.min(1e7)) * thresholds.encoding_factor)
-        .unwrap_or(Duration::ZERO)
-        .max(thresholds.encoding_floor);
-    if running < expected {
-        return None;
-    }
-    let job_hint = record.encode_job_id.as_deref().map_or_else(
-        || "the MediaConvert console".to_owned(),
-        |id| format!("MediaConvert job {id}"),
-    );
-    Some(JobWarning {
-        kind: WarningKind::Stalled,
-        message: format!(
-            "Stalled: {} for {}, far longer than {} normally takes. A CANCELED MediaConvert job, a Lambda timeout or a Step Functions failure sends no message; check {job_hint} and the executions of {stack}-process and {stack}-publish.",
-            job.status,
-            human_duration(running),
-            match record.duration_seconds() {
-                Some(d) if d > 0.0 => format!(
-                    "a {} video",
-                    human_duration(Duration::from_secs_f64(d.min(1e7)))
-                ),
-                _ => "a workflow".to_owned(),
-            }
-        ),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
-    use crate::aws::upload::journal::{FileIdentity, UploadTarget};
+    use crate::aws::upload::journal::{FileIdentity, UploadRecord, UploadTarget};
     use crate::contract::decode_document;
 
-    const INGEST: &str = include_str!("../tests/fixtures/vod-examples/sns-ingest.json");
-    const ERROR: &str = include_str!("../tests/fixtures/vod-examples/sns-error.json");
-    const COMPLETE: &str = include_str!("../tests/fixtures/vod-examples/sns-complete.json");
+    const INGEST: &str = include_str!("../../tests/fixtures/vod-examples/sns-ingest.json");
+    const ERROR: &str = include_str!("../../tests/fixtures/vod-examples/sns-error.json");
+    const COMPLETE: &str = include_str!("../../tests/fixtures/vod-examples/sns-complete.json");
 
     fn record(text: &str) -> JobRecord {
         decode_document(text.as_bytes()).unwrap().record.unwrap()
@@ -599,9 +440,12 @@ mod tests {
         let ingest = record(INGEST);
         let key = ingest.src_video.clone().unwrap();
         let mut book = JobBook::new();
-        let i = book.apply_upload(&upload(7, "src", &key, None));
+        let i = book.apply_upload(LocalUpload::from(&upload(7, "src", &key, None)));
         assert_eq!(book.jobs()[i].status, JobStatus::Uploading);
-        assert_eq!(book.apply_upload(&upload(7, "src", &key, Some(100))), i);
+        assert_eq!(
+            book.apply_upload(LocalUpload::from(&upload(7, "src", &key, Some(100)))),
+            i
+        );
         assert_eq!(book.jobs()[i].status, JobStatus::Uploaded);
 
         let (applied, j) = book.apply_record(ingest.clone(), RecordOrigin::Message, at(110));
@@ -673,9 +517,24 @@ mod tests {
         };
         let t = Thresholds::default();
         let mut book = JobBook::new();
-        let wrong_bucket = book.apply_upload(&upload(1, "other", "a/clip.mp4", Some(1000)));
-        let mixed_case = book.apply_upload(&upload(2, "src", "a/clip.Mp4", Some(1000)));
-        let fine = book.apply_upload(&upload(3, "src", "a/clip2.mp4", Some(1000)));
+        let wrong_bucket = book.apply_upload(LocalUpload::from(&upload(
+            1,
+            "other",
+            "a/clip.mp4",
+            Some(1000),
+        )));
+        let mixed_case = book.apply_upload(LocalUpload::from(&upload(
+            2,
+            "src",
+            "a/clip.Mp4",
+            Some(1000),
+        )));
+        let fine = book.apply_upload(LocalUpload::from(&upload(
+            3,
+            "src",
+            "a/clip2.mp4",
+            Some(1000),
+        )));
         assert_eq!(book.warning(fine, at(1100), &facts, &t), None, "too early");
         let w = book.warning(wrong_bucket, at(1200), &facts, &t).unwrap();
         assert_eq!(w.kind, WarningKind::NoWorkflowStarted);

@@ -6,160 +6,192 @@
 //! older page is asked for, which upload a click resumes) is made, and tested, here. Older jobs are read
 //! a page at a time as the user scrolls: a table drawn many times before the page arrives asks once.
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::dashboard::{self, Filter, Sort, SortColumn};
-use super::upload_queue::{EntryState, UploadQueue};
-use crate::app::engine::{Command, ConnectRequest, Event, MonitorMode};
-use crate::aws::connection::ConnectionSettings;
-use crate::aws::discovery::{SolutionStack, VodResources};
+mod actions;
+mod phases;
+
+use super::dashboard::{self, Filter, Sort};
+use super::effects::Effect;
+use super::upload_queue::{self, UploadQueue};
+use crate::app::engine::{Command, ConnectRequest, Event};
+use crate::aws::discovery::SolutionStack;
 use crate::aws::monitor::{JobUpdate, Via};
 use crate::contract::RecordOrigin;
-use crate::jobs::{Job, JobBook, JobIndex, JobStatus, JobWarning, StackFacts, Thresholds};
+use crate::contract::safe_url::{SafeUrl, UrlRefused};
+use crate::jobs::{
+    Job, JobBook, JobIndex, JobStatus, JobWarning, LocalUpload, StackFacts, Thresholds,
+    TransferState,
+};
+pub use actions::{DetailsAction, Input, UiAction};
+pub use phases::{CatalogueState, ConnectionState, MonitorState};
 
 /// How many notices are kept (newest last): enough to explain, never growing without bound.
 const MAX_NOTICES: usize = 20;
 
-/// Where the app stands with its deployment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// Started without a stack or resource flags.
-    #[default]
-    NotConfigured,
-    Connecting {
-        target: String,
-    },
-    Connected(Box<VodResources>),
-    Failed {
-        message: String,
-    },
-}
-
-/// How status reaches the app.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum MonitorState {
-    /// Not connected yet.
-    #[default]
-    Off,
-    /// Connected, the monitor is setting up its queue.
-    Starting,
-    Active(MonitorMode),
-    Stopped {
-        message: String,
-    },
-}
-
-/// Reading the newest jobs from the table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CatalogueState {
-    #[default]
-    NotLoaded,
-    Loading,
-    Loaded {
-        /// More jobs are in the table than were read.
-        more: bool,
-    },
-    Failed {
-        message: String,
-    },
-}
-
+/// Every field is private: only [`AppState::apply`] changes the state; views and tests read it
+/// through the accessors below.
 #[derive(Debug, Clone, Default)]
 pub struct AppState {
-    pub connection: ConnectionState,
-    pub monitor: MonitorState,
-    pub catalogue: CatalogueState,
+    connection: ConnectionState,
+    monitor: MonitorState,
+    catalogue: CatalogueState,
     /// Every job heard of in this connection.
-    pub jobs: JobBook,
+    jobs: JobBook,
     /// Indices into `jobs`, newest first: the dashboard's rows.
-    pub order: Vec<JobIndex>,
+    order: Vec<JobIndex>,
     /// What explains a job's warning (from the connected deployment).
-    pub facts: StackFacts,
-    pub thresholds: Thresholds,
+    facts: StackFacts,
+    thresholds: Thresholds,
     /// Recent notices and warnings, one line each, newest last.
-    pub notices: Vec<String>,
+    notices: Vec<String>,
     /// An older page was asked for and has not arrived yet.
-    pub loading_older: bool,
+    loading_older: bool,
     /// Why the last older page could not be read; scrolling no longer asks again until the user
     /// retries, so a failing table is not read every frame.
-    pub older_failed: Option<String>,
+    older_failed: Option<String>,
     /// A signal asked the app to quit: the window closes (and the engine cleans up).
-    pub close_requested: bool,
-    pub sort: Sort,
-    pub filter: Filter,
+    close_requested: bool,
+    sort: Sort,
+    filter: Filter,
     /// The job whose details are shown.
-    pub selected: Option<JobIndex>,
-    pub uploads: UploadQueue,
+    selected: Option<JobIndex>,
+    uploads: UploadQueue,
     /// The last connection asked for (remembered across runs by the app).
-    pub last_request: Option<ConnectRequest>,
+    last_request: Option<ConnectRequest>,
     /// The deployments "Find stacks" listed (or why it could not).
-    pub found_stacks: Option<Result<Vec<SolutionStack>, String>>,
+    found_stacks: Option<Result<Vec<SolutionStack>, String>>,
     /// "Local demo stack" was clicked and the stack is starting.
-    pub starting_local: bool,
+    starting_local: bool,
     /// Desktop notifications on Complete and Error (a setting, remembered).
-    pub notifications_enabled: bool,
-    /// Notifications to show, taken by the app each frame: `(title, body)`.
-    pub pending_notifications: Vec<(String, String)>,
-}
-
-/// What the user did, for [`AppState::apply`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum UiAction {
-    Connect(ConnectRequest),
-    FindStacks(ConnectionSettings),
-    StartLocalStack,
-    SetNotifications(bool),
-    SortBy(SortColumn),
-    FilterText(String),
-    FilterStatus(Option<JobStatus>),
-    Select(Option<JobIndex>),
-    /// Files and folders dropped on the window or picked in the file dialog.
-    AddFiles(Vec<PathBuf>),
-    PauseUpload(i64),
-    ResumeUpload(i64),
-    CancelUpload(i64),
-    /// Resume every upload an earlier run left unfinished.
-    ResumeEarlier,
-    /// Discard (cancel) every upload an earlier run left unfinished.
-    DiscardEarlier,
-    ClearFinishedUploads,
-    DismissRefusals,
-    /// The table's end is in view (or Retry was clicked): read older jobs if allowed.
-    LoadOlderJobs,
-}
-
-/// Anything [`AppState::apply`] takes.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Engine(Event),
-    User(UiAction),
-}
-
-impl From<Event> for Input {
-    fn from(event: Event) -> Self {
-        Self::Engine(event)
-    }
-}
-
-impl From<UiAction> for Input {
-    fn from(action: UiAction) -> Self {
-        Self::User(action)
-    }
+    notifications_enabled: bool,
+    /// The last connection was to the local demo stack (remembered: started again on the next run).
+    last_was_local: bool,
+    /// What the input being applied asks of the window besides commands (notifications, links,
+    /// textures); handed out by `apply`, so always empty between two calls.
+    effects: Vec<Effect>,
 }
 
 impl AppState {
-    /// Applies an engine event or a user action; returns what the engine should do.
-    pub fn apply(&mut self, input: impl Into<Input>) -> Vec<Command> {
-        match input.into() {
+    /// A state that starts from the remembered settings.
+    pub fn remembering(sort: Sort, notifications: bool, last_was_local: bool) -> Self {
+        Self {
+            sort,
+            notifications_enabled: notifications,
+            last_was_local,
+            ..Self::default()
+        }
+    }
+
+    pub fn connection(&self) -> &ConnectionState {
+        &self.connection
+    }
+
+    pub fn monitor(&self) -> &MonitorState {
+        &self.monitor
+    }
+
+    pub fn catalogue(&self) -> &CatalogueState {
+        &self.catalogue
+    }
+
+    /// Every job heard of in this connection.
+    pub fn jobs(&self) -> &JobBook {
+        &self.jobs
+    }
+
+    /// The dashboard's rows: indices into [`Self::jobs`], filtered, in the chosen order.
+    pub fn order(&self) -> &[JobIndex] {
+        &self.order
+    }
+
+    /// Recent notices and warnings, one line each, newest last.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    pub fn older_failed(&self) -> Option<&str> {
+        self.older_failed.as_deref()
+    }
+
+    pub fn loading_older(&self) -> bool {
+        self.loading_older
+    }
+
+    pub fn close_requested(&self) -> bool {
+        self.close_requested
+    }
+
+    pub fn sort(&self) -> Sort {
+        self.sort
+    }
+
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    pub fn selected(&self) -> Option<JobIndex> {
+        self.selected
+    }
+
+    /// The upload panel's list and the refusals of the last drop.
+    pub fn uploads(&self) -> &UploadQueue {
+        &self.uploads
+    }
+
+    pub fn last_request(&self) -> Option<&ConnectRequest> {
+        self.last_request.as_ref()
+    }
+
+    pub fn found_stacks(&self) -> Option<&Result<Vec<SolutionStack>, String>> {
+        self.found_stacks.as_ref()
+    }
+
+    pub fn starting_local(&self) -> bool {
+        self.starting_local
+    }
+
+    pub fn notifications_enabled(&self) -> bool {
+        self.notifications_enabled
+    }
+
+    pub fn facts(&self) -> &StackFacts {
+        &self.facts
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// A state with other warning thresholds (tests and benchmarks shorten them).
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Whether the last connection asked for was the local demo stack.
+    pub fn last_was_local(&self) -> bool {
+        self.last_was_local
+    }
+
+    /// Applies an engine event or a user action; returns what the engine and the window should do
+    /// (run by [`super::effects::run`]).
+    pub fn apply(&mut self, input: impl Into<Input>) -> Vec<Effect> {
+        let commands = match input.into() {
             Input::Engine(event) => self.apply_event(event),
             Input::User(action) => self.act(action),
-        }
+        };
+        let mut effects: Vec<Effect> = commands.into_iter().map(Effect::Engine).collect();
+        effects.append(&mut self.effects);
+        effects
     }
 
     fn act(&mut self, action: UiAction) -> Vec<Command> {
         match action {
             UiAction::Connect(request) => {
+                if !request.connection.emulator_credentials {
+                    self.last_was_local = false;
+                }
                 self.last_request = Some(request.clone());
                 return vec![Command::Connect(request)];
             }
@@ -169,6 +201,7 @@ impl AppState {
             }
             UiAction::SetNotifications(enabled) => self.notifications_enabled = enabled,
             UiAction::StartLocalStack => {
+                self.last_was_local = true;
                 if !self.starting_local {
                     self.starting_local = true;
                     return vec![Command::StartLocalStack];
@@ -176,15 +209,15 @@ impl AppState {
             }
             UiAction::SortBy(column) => {
                 self.sort = self.sort.clicked(column);
-                self.sort();
+                self.resort();
             }
             UiAction::FilterText(text) => {
                 self.filter.text = text;
-                self.sort();
+                self.resort();
             }
             UiAction::FilterStatus(status) => {
                 self.filter.status = status;
-                self.sort();
+                self.resort();
             }
             UiAction::Select(index) => {
                 self.selected = index.filter(|&i| self.jobs.get(i).is_some());
@@ -206,53 +239,89 @@ impl AppState {
                 );
             }
             UiAction::PauseUpload(id) => {
-                if self.uploads.get(id).is_some_and(|e| e.state.is_active()) {
+                if self
+                    .transfer_state(id)
+                    .is_some_and(TransferState::is_active)
+                {
                     return vec![Command::PauseUpload(id)];
                 }
             }
             UiAction::ResumeUpload(id) => {
-                if self.uploads.get(id).is_some_and(|e| e.state.is_resumable()) {
-                    self.uploads.resuming(id);
+                if self
+                    .transfer_state(id)
+                    .is_some_and(TransferState::is_resumable)
+                {
+                    self.resuming(id);
                     return vec![Command::ResumeUpload(id)];
                 }
             }
             UiAction::CancelUpload(id) => {
-                if self.uploads.get(id).is_some_and(|e| !e.state.is_finished()) {
+                if self.transfer_state(id).is_some_and(|s| !s.is_finished()) {
                     return vec![Command::CancelUpload(id)];
                 }
             }
             UiAction::ResumeEarlier => {
                 let ids: Vec<i64> = self
                     .uploads
-                    .entries
-                    .iter()
-                    .filter(|e| e.from_earlier && e.state.is_resumable())
-                    .map(|e| e.id)
+                    .entries(&self.jobs)
+                    .filter(|u| u.transfer.from_earlier && u.transfer.state.is_resumable())
+                    .map(|u| u.upload_id)
                     .collect();
                 for &id in &ids {
-                    self.uploads.resuming(id);
+                    self.resuming(id);
                 }
                 return ids.into_iter().map(Command::ResumeUpload).collect();
             }
             UiAction::DiscardEarlier => {
                 return self
                     .uploads
-                    .entries
-                    .iter()
+                    .entries(&self.jobs)
                     // One that another vodesk sends is not this window's to discard.
-                    .filter(|e| {
-                        e.from_earlier && !matches!(e.state, EntryState::RunningElsewhere { .. })
+                    .filter(|u| {
+                        u.transfer.from_earlier
+                            && !matches!(u.transfer.state, TransferState::RunningElsewhere { .. })
                     })
-                    .map(|e| Command::CancelUpload(e.id))
+                    .map(|u| Command::CancelUpload(u.upload_id))
                     .collect();
             }
-            UiAction::ClearFinishedUploads => self.uploads.clear_finished(),
+            UiAction::ClearFinishedUploads => self.uploads.clear_finished(&self.jobs),
             UiAction::DismissRefusals => self.uploads.dismiss_refusals(),
+            UiAction::ClearNotices => self.notices.clear(),
             UiAction::LoadOlderJobs => {
                 if self.begin_loading_older() {
                     return vec![Command::LoadMoreJobs];
                 }
             }
+            UiAction::FetchThumbnail { url, max_edge } => {
+                return vec![Command::FetchThumbnail { url, max_edge }];
+            }
+            UiAction::Details(action) => return self.details(action),
+        }
+        Vec::new()
+    }
+
+    /// A link is opened in the browser or handed to a player only once [`SafeUrl`] accepts it
+    /// (records come from anyone who can write the table, the topic or a metadata file); a refusal
+    /// becomes a notice in the status line.
+    fn details(&mut self, action: DetailsAction) -> Vec<Command> {
+        match action {
+            DetailsAction::Copied(text) => {
+                let what = if text.starts_with('{') {
+                    "the job as JSON".to_owned()
+                } else {
+                    text
+                };
+                self.notice(format!("Copied {what}"));
+            }
+            DetailsAction::Open(url) => match SafeUrl::from_contract(&url) {
+                Ok(safe) => self.effects.push(Effect::OpenUrl(safe)),
+                Err(reason) => self.notice(refused_link(&url, &reason)),
+            },
+            DetailsAction::OpenInPlayer(url) => match SafeUrl::from_contract(&url) {
+                Ok(safe) => self.effects.push(Effect::OpenInPlayer(safe)),
+                Err(reason) => self.notice(refused_link(&url, &reason)),
+            },
+            DetailsAction::Close => return self.act(UiAction::Select(None)),
         }
         Vec::new()
     }
@@ -280,7 +349,7 @@ impl AppState {
             Event::Jobs(page) => {
                 // Uploads first, as `vodesk list` does: each record then joins its upload by key.
                 for upload in &page.uploads {
-                    self.jobs.apply_upload(upload);
+                    self.jobs.apply_upload(LocalUpload::from(upload));
                 }
                 for record in page.records {
                     self.jobs
@@ -292,7 +361,7 @@ impl AppState {
                 self.catalogue = CatalogueState::Loaded { more: page.more };
                 self.loading_older = false;
                 self.older_failed = None;
-                self.sort();
+                self.resort();
             }
             Event::JobsFailed { message } => {
                 self.catalogue = CatalogueState::Failed { message };
@@ -303,11 +372,7 @@ impl AppState {
                 self.older_failed = Some(message);
             }
             Event::JobUpdated(update) => {
-                // A live message carries few fields: read the item for the media info, sizes and
-                // everything the dashboard and the details panel show.
-                let refresh = (update.via == Via::Queue && update.item.is_none())
-                    .then(|| update.decoded.record.as_ref().map(|r| r.guid.clone()))
-                    .flatten();
+                // A live message comes with its item, read once by the monitor: nothing to ask again.
                 let guid = update.decoded.record.as_ref().map(|r| r.guid.clone());
                 let before = guid
                     .as_deref()
@@ -317,20 +382,18 @@ impl AppState {
                 if let Some(guid) = &guid {
                     self.notify_if_finished(guid, before);
                 }
-                self.sort();
-                if let Some(guid) = refresh {
-                    return vec![Command::RefreshJob(guid)];
-                }
+                self.resort();
             }
             Event::ItemRead(record) => {
                 self.jobs
                     .apply_record(*record, RecordOrigin::Item, SystemTime::now());
-                self.sort();
+                self.resort();
             }
             Event::MonitorMode(mode) => self.monitor = MonitorState::Active(mode),
             Event::Notice { message } => self.notice(message),
             Event::CloseRequested { signal } => {
                 self.close_requested = true;
+                self.effects.push(Effect::CloseWindow);
                 self.notice(format!(
                     "Closing ({signal}): removing vodesk's queue first. Send the signal again to stop at once."
                 ));
@@ -341,25 +404,52 @@ impl AppState {
                 }
                 self.monitor = MonitorState::Stopped { message };
             }
-            Event::UnfinishedUploads(records) => self.uploads.offer_unfinished(&records),
+            Event::UnfinishedUploads(records) => {
+                for (record, confirmed) in &records {
+                    if self.uploads.lists(record.id) {
+                        continue; // offered again (a reconnect): as it is
+                    }
+                    let mut local = LocalUpload::from(record);
+                    local.transfer = local.transfer.left_by_earlier_run(*confirmed);
+                    self.jobs.apply_upload(local);
+                    self.uploads.list(record.id);
+                }
+                self.resort();
+            }
             Event::UploadsQueued {
                 queued,
                 refused,
                 notes,
             } => {
                 for record in &queued {
-                    self.jobs.apply_upload(record);
+                    self.jobs.apply_upload(LocalUpload::from(record));
+                    self.uploads.list(record.id);
                 }
-                self.uploads.queued(&queued, refused, notes);
-                self.sort();
+                self.uploads.refused(refused, notes);
+                self.resort();
             }
-            Event::Upload(event) => self.uploads.apply(&event),
-            Event::UploadRecordChanged(record) => {
-                self.jobs.apply_upload(&record);
-                self.sort();
+            Event::Upload { event, record } => {
+                if let Some(record) = record {
+                    self.jobs.apply_upload(LocalUpload::from(record.as_ref()));
+                    self.resort();
+                }
+                // Only the uploads this window lists: another session's events change nothing here.
+                if self.uploads.lists(event.id())
+                    && let Some(transfer) = self.jobs.transfer_mut(event.id())
+                {
+                    upload_queue::apply_event(transfer, &event);
+                }
             }
             // Textures live with the window, not in the state.
-            Event::Thumbnail { .. } => {}
+            Event::Thumbnail {
+                url,
+                max_edge,
+                result,
+            } => self.effects.push(Effect::Thumbnail {
+                url,
+                max_edge,
+                result,
+            }),
             Event::StacksFound(found) => {
                 self.found_stacks = Some(found);
             }
@@ -394,6 +484,17 @@ impl AppState {
                 Via::Polling => RecordOrigin::Item,
             };
             self.jobs.apply_record(record, origin, update.received_at);
+        }
+    }
+
+    /// The live state of listed upload `id`.
+    fn transfer_state(&self, id: i64) -> Option<&TransferState> {
+        Some(&self.uploads.get(&self.jobs, id)?.transfer.state)
+    }
+
+    fn resuming(&mut self, id: i64) {
+        if let Some(transfer) = self.jobs.transfer_mut(id) {
+            upload_queue::resuming(transfer);
         }
     }
 
@@ -434,12 +535,23 @@ impl AppState {
             }
             _ => return,
         };
-        self.pending_notifications.push(notification);
+        let (title, body) = notification;
+        self.effects.push(Effect::Notify { title, body });
     }
 
     /// The dashboard's rows: filtered, in the chosen order (newest first by default).
-    fn sort(&mut self) {
+    fn resort(&mut self) {
         self.order = dashboard::rows(&self.jobs, self.sort, &self.filter);
+    }
+
+    /// The uploads the upload panel lists, in order, each with its live transfer.
+    pub fn upload_entries(&self) -> impl Iterator<Item = &LocalUpload> {
+        self.uploads.entries(&self.jobs)
+    }
+
+    /// Listed upload `id`.
+    pub fn upload(&self, id: i64) -> Option<&LocalUpload> {
+        self.uploads.get(&self.jobs, id)
     }
 
     /// The selected job, when there is one.
@@ -478,18 +590,25 @@ impl AppState {
     }
 }
 
+/// The status line's words for a link that is not opened (logged with the URL, escaped).
+fn refused_link(url: &str, reason: &UrlRefused) -> String {
+    tracing::warn!(url = ?url, %reason, "refused to open a link from a job record");
+    format!("vodesk refused to open this link: {reason}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::app::engine::JobsPage;
+    use crate::app::engine::{JobsPage, MonitorMode};
+    use crate::aws::discovery::VodResources;
     use crate::contract::{Decoded, JobRecord, decode_document};
     use crate::jobs::{JobStatus, WarningKind};
 
-    const INGEST: &str = include_str!("../../tests/fixtures/vod-examples/sns-ingest.json");
-    const COMPLETE: &str = include_str!("../../tests/fixtures/vod-examples/sns-complete.json");
-    const ERROR: &str = include_str!("../../tests/fixtures/vod-examples/sns-error.json");
+    const INGEST: &str = include_str!("../../../tests/fixtures/vod-examples/sns-ingest.json");
+    const COMPLETE: &str = include_str!("../../../tests/fixtures/vod-examples/sns-complete.json");
+    const ERROR: &str = include_str!("../../../tests/fixtures/vod-examples/sns-error.json");
 
     fn decoded(text: &str) -> Decoded {
         decode_document(text.as_bytes()).unwrap()
@@ -784,6 +903,8 @@ mod tests {
 #[cfg(test)]
 mod action_tests {
     use super::*;
+    use crate::app::dashboard::SortColumn;
+    use crate::aws::discovery::VodResources;
     use crate::aws::upload::journal::{UploadRecord, UploadState};
     use crate::contract::decode_document;
 
@@ -809,7 +930,7 @@ mod action_tests {
             state
                 .apply(UiAction::AddFiles(vec!["/v/a.mp4".into()]))
                 .as_slice(),
-            [Command::AddFiles(_)]
+            [Effect::Engine(Command::AddFiles(_))]
         ));
     }
 
@@ -824,16 +945,19 @@ mod action_tests {
         assert!(state.apply(UiAction::PauseUpload(1)).is_empty());
         assert!(matches!(
             state.apply(UiAction::ResumeUpload(1)).as_slice(),
-            [Command::ResumeUpload(1)]
+            [Effect::Engine(Command::ResumeUpload(1))]
         ));
         // Now waiting: a second click does not resume twice.
         assert!(state.apply(UiAction::ResumeUpload(1)).is_empty());
         assert!(matches!(
             state.apply(UiAction::PauseUpload(1)).as_slice(),
-            [Command::PauseUpload(1)]
+            [Effect::Engine(Command::PauseUpload(1))]
         ));
         let resumed = state.apply(UiAction::ResumeEarlier);
-        assert!(matches!(resumed.as_slice(), [Command::ResumeUpload(2)]));
+        assert!(matches!(
+            resumed.as_slice(),
+            [Effect::Engine(Command::ResumeUpload(2))]
+        ));
         assert!(state.apply(UiAction::ResumeUpload(99)).is_empty());
     }
 
@@ -844,7 +968,7 @@ mod action_tests {
             ..AppState::default()
         };
         let template = decode_document(
-            include_str!("../../tests/fixtures/vod-examples/sns-ingest.json").as_bytes(),
+            include_str!("../../../tests/fixtures/vod-examples/sns-ingest.json").as_bytes(),
         )
         .unwrap()
         .record

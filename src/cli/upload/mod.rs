@@ -1,18 +1,20 @@
 //! `vodesk upload`, `uploads`, `resume`, `cancel` and `presign`: the upload engine on the command line,
 //! with progress bars (or one JSON line per event), Ctrl-C as a clean pause, and the journal as the list.
+//!
+//! This module holds the arguments, the commands that send (upload, resume, cancel) and how a batch of
+//! uploads is driven and summed up; the progress display is in `display`, the journal listing in
+//! `list`, and presigned URLs in `presign`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::discover;
-use vodesk::aws::upload::events::UploadEvent;
-use vodesk::aws::upload::journal::{Journal, UploadRecord, UploadState};
+use vodesk::aws::upload::journal::{Journal, UploadRecord};
 use vodesk::aws::upload::naming::{self, KeyTemplate};
 use vodesk::aws::upload::plan;
 use vodesk::aws::upload::prepare::{self, PrepareError, PrepareOptions, prepare_uploads};
@@ -21,10 +23,17 @@ use vodesk::aws::upload::uploader::{
     Outcome, UploadControl, Uploader, UploaderConfig, sign_payload_for,
 };
 use vodesk::contract::stack::WorkflowTrigger;
-use vodesk::contract::triggers::{self, TriggerVerdict};
-use vodesk::units::{self, human_bytes, human_rate};
+use vodesk::units;
 
 use super::{ConnectionArgs, ExitError};
+use display::Display;
+
+mod display;
+mod list;
+mod presign;
+
+pub use list::run_uploads;
+pub use presign::run_presign;
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -357,157 +366,6 @@ pub async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
     }
 }
 
-pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
-    let journal = Journal::open_default()?;
-    let records = journal.list(args.recent)?;
-    if args.json {
-        let rows: Vec<serde_json::Value> = records
-            .iter()
-            .map(|r| {
-                let confirmed: u64 = journal.parts(r.id).map(|p| p.iter().map(|p| p.size).sum()).unwrap_or(0);
-                serde_json::json!({
-                    "id": r.id, "state": r.state, "file": r.file_path.to_string_lossy(),
-                    "running_elsewhere": journal.lease_holder(r.id).ok().flatten().map(|h| h.0), "name": r.original_name, "size": r.file.size,
-                    "confirmed": if r.state == UploadState::Completed { r.file.size } else { confirmed },
-                    "bucket": r.target.bucket, "key": r.target.key, "upload_id": r.upload_id, "error": r.error,
-                    "created_at": r.created_at, "completed_at": r.completed_at,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    if records.is_empty() {
-        println!("No uploads yet. Start one with: vodesk upload FILE");
-        return Ok(());
-    }
-    println!(
-        "{:>5}  {:<10} {:>20}  {:<40} KEY",
-        "ID", "STATE", "PROGRESS", "FILE"
-    );
-    for r in &records {
-        let confirmed: u64 = if r.state == UploadState::Completed {
-            r.file.size
-        } else {
-            journal
-                .parts(r.id)
-                .map(|p| p.iter().map(|p| p.size).sum())
-                .unwrap_or(0)
-        };
-        let progress = format!("{} / {}", human_bytes(confirmed), human_bytes(r.file.size));
-        let state = match journal.lease_holder(r.id) {
-            Ok(Some(_)) if r.state.is_unfinished() => "sending".to_owned(),
-            _ => format!("{:?}", r.state).to_lowercase(),
-        };
-        println!(
-            "{:>5}  {state:<10} {progress:>20}  {:<40} s3://{}/{}",
-            r.id, r.original_name, r.target.bucket, r.target.key
-        );
-        if let Some(error) = &r.error
-            && r.state != UploadState::Completed
-        {
-            println!("       {error}");
-        }
-    }
-    if records.iter().any(|r| r.state.is_unfinished()) {
-        println!(
-            "\nResume with `vodesk resume ID` or `vodesk resume --all`; drop one with `vodesk cancel ID`."
-        );
-    }
-    Ok(())
-}
-
-pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> anyhow::Result<()> {
-    let dest = destination(connection).await?;
-    let key = match &args.key {
-        Some(key) => {
-            naming::validate_key(key).map_err(|e| input_error(e.to_string()))?;
-            key.clone()
-        }
-        None => KeyTemplate::parse(&args.key_template)
-            .and_then(|t| t.render(&args.name, &uuid::Uuid::new_v4(), vodesk::time::today_utc()))
-            .map_err(|e| input_error(e.to_string()))?,
-    };
-    if dest.trigger == Some(WorkflowTrigger::MetadataFile) {
-        eprintln!(
-            "vodesk: note: this stack starts workflows from metadata files: after the upload, someone with access must add {}",
-            naming::metadata_key(&key)
-        );
-    } else if let TriggerVerdict::WillNotStart { reason } =
-        triggers::video_trigger(&key, dest.trigger, dest.version.as_deref())
-        && !args.force
-    {
-        return Err(input_error(format!(
-            "{reason} Pass --force to sign it anyway."
-        )));
-    }
-    // A presigned PUT must not carry a checksum of the (absent) body, or the real upload is refused.
-    let s3_config = dest
-        .clients
-        .s3
-        .config()
-        .to_builder()
-        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(s3_config);
-    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(args.expires)
-        .map_err(|e| input_error(format!("--expires: {e}")))?;
-    let request = s3
-        .put_object()
-        .bucket(&dest.bucket)
-        .key(&key)
-        .presigned(presigning)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "could not sign the URL: {}",
-                vodesk::aws::sdk_error::describe(&e)
-            )
-        })?;
-    let url = request.uri().to_owned();
-    let local_name = std::path::Path::new(&args.name)
-        .file_name()
-        .map_or(args.name.clone(), |n| n.to_string_lossy().into_owned());
-    let curl = format!(
-        "curl --fail --upload-file {} {}",
-        shell_quote(&local_name),
-        shell_quote(&url)
-    );
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "bucket": dest.bucket, "key": key, "url": url, "method": "PUT",
-                "expires_in_seconds": args.expires.as_secs(), "curl": curl,
-            }))?
-        );
-    } else {
-        println!(
-            "Presigned PUT for s3://{}/{key}, valid for {}:\n\n{url}\n",
-            dest.bucket,
-            humantime(args.expires)
-        );
-        println!(
-            "Whoever has this URL can upload one file to that key, without AWS credentials:\n\n{curl}"
-        );
-    }
-    Ok(())
-}
-
-fn humantime(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
-        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
-        s if s % 60 == 0 => format!("{} minute(s)", s / 60),
-        s => format!("{s} second(s)"),
-    }
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[derive(Debug, Default)]
 struct Summary {
     completed: usize,
@@ -640,194 +498,4 @@ fn finish(summary: Summary, refused: usize) -> anyhow::Result<()> {
         return Err(anyhow::anyhow!("{} upload(s) paused", summary.paused.len()));
     }
     Ok(())
-}
-
-/// Progress bars on a terminal, or JSON lines.
-struct Display {
-    json: bool,
-    multi: MultiProgress,
-    bars: HashMap<i64, ProgressBar>,
-    total: Option<ProgressBar>,
-    sizes: HashMap<i64, (u64, u64)>,
-}
-
-impl Display {
-    fn new(json: bool, files: usize) -> Self {
-        let multi = MultiProgress::with_draw_target(if json {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        });
-        let total = (!json && files > 1).then(|| {
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(style("{prefix:>12.bold} [{bar:30.green/white}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"));
-            bar.set_prefix("total");
-            bar
-        });
-        Self {
-            json,
-            multi,
-            bars: HashMap::new(),
-            total,
-            sizes: HashMap::new(),
-        }
-    }
-
-    fn message(&self, text: &str) {
-        if self.json {
-            println!(
-                "{}",
-                serde_json::json!({"event": "message", "message": text})
-            );
-        } else {
-            print_above(&self.multi, text);
-        }
-    }
-
-    fn show(&mut self, event: &UploadEvent) {
-        if self.json {
-            if let Ok(line) = serde_json::to_string(event) {
-                println!("{line}");
-            }
-            return;
-        }
-        let id = event.id();
-        match event {
-            UploadEvent::Started {
-                name,
-                size,
-                already_confirmed,
-                bucket,
-                key,
-                ..
-            } => {
-                let bar = self.bars.entry(id).or_insert_with(|| {
-                    let bar = self.multi.insert_from_back(usize::from(self.total.is_some()), ProgressBar::new(*size));
-                    bar.set_style(style("{prefix:>12} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"));
-                    bar
-                });
-                bar.set_prefix(truncate(name, 12));
-                bar.set_length(*size);
-                bar.set_position(*already_confirmed);
-                bar.reset_eta();
-                if *already_confirmed > 0 {
-                    print_above(
-                        &self.multi,
-                        format!(
-                            "{name}: resuming, {} of {} already on the server",
-                            human_bytes(*already_confirmed),
-                            human_bytes(*size)
-                        ),
-                    );
-                }
-                bar.set_message(format!("→ s3://{bucket}/{key}"));
-                self.sizes.insert(id, (*size, *already_confirmed));
-                self.update_total();
-            }
-            UploadEvent::Progress { confirmed, .. } => {
-                if let Some(bar) = self.bars.get(&id) {
-                    bar.set_position(*confirmed);
-                }
-                if let Some(entry) = self.sizes.get_mut(&id) {
-                    entry.1 = *confirmed;
-                }
-                self.update_total();
-            }
-            UploadEvent::Note { message, .. } => {
-                print_above(&self.multi, format!("{}: {message}", self.name(id)));
-            }
-            UploadEvent::Paused { reason, .. } => {
-                if let Some(bar) = self.bars.get(&id) {
-                    bar.abandon_with_message(format!("paused: {reason}"));
-                }
-            }
-            UploadEvent::Completed {
-                bucket,
-                key,
-                size,
-                verified,
-                seconds,
-                ..
-            } => {
-                if let Some(bar) = self.bars.get(&id) {
-                    bar.set_position(*size);
-                    let check = if *verified {
-                        "checksum verified"
-                    } else {
-                        "not verified, see above"
-                    };
-                    bar.finish_with_message(format!(
-                        "done in {:.1} s ({}, {check}) → s3://{bucket}/{key}",
-                        seconds,
-                        human_rate(*size as f64 / seconds.max(0.001))
-                    ));
-                } else {
-                    print_above(&self.multi, format!("uploaded s3://{bucket}/{key}"));
-                }
-            }
-            UploadEvent::Failed { error, .. } => {
-                if let Some(bar) = self.bars.get(&id) {
-                    bar.abandon_with_message("failed");
-                }
-                print_above(&self.multi, format!("{}: failed: {error}", self.name(id)));
-            }
-            UploadEvent::Cancelled { .. } => {
-                if let Some(bar) = self.bars.get(&id) {
-                    bar.abandon_with_message("cancelled");
-                }
-            }
-            UploadEvent::RunningElsewhere { holder, .. } => {
-                print_above(
-                    &self.multi,
-                    format!("{}: left alone: {holder} is sending it", self.name(id)),
-                );
-            }
-        }
-    }
-
-    fn name(&self, id: i64) -> String {
-        self.bars
-            .get(&id)
-            .map_or_else(|| format!("upload {id}"), |b| b.prefix().trim().to_owned())
-    }
-
-    fn update_total(&self) {
-        if let Some(total) = &self.total {
-            let (size, done) = self
-                .sizes
-                .values()
-                .fold((0, 0), |(s, d), (size, done)| (s + size, d + done));
-            total.set_length(size);
-            total.set_position(done);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(total) = &self.total {
-            total.finish();
-        }
-    }
-}
-
-/// Prints a line above the bars. It fails only when stderr is closed (the terminal went away): then there
-/// is nowhere left to say it, and the upload goes on regardless.
-fn print_above(multi: &MultiProgress, text: impl AsRef<str>) {
-    if let Err(err) = multi.println(text) {
-        tracing::debug!("progress line not printed: {err}");
-    }
-}
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let head: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{head}…")
-    }
 }

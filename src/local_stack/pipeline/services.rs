@@ -1,0 +1,250 @@
+//! The worker's calls to the stack's services: the record as a DynamoDB item (DocumentClient types),
+//! the error handler's UpdateItem, SNS messages, and S3: the source read (streamed to disk), the
+//! outputs written with their Content-Type, the thumbnails listed. Failures are the SDK's message.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::Shared;
+use crate::aws::connection::AwsClients;
+use crate::aws::sdk_error;
+use crate::local_stack::transcode::OutputFile;
+use crate::local_stack::workflow::{self, ErrorReport, Record};
+
+/// Uploads of one job's outputs in flight at once.
+const OUTPUT_UPLOADS_IN_FLIGHT: usize = 8;
+
+/// The error handler: UpdateItem SET the four error attributes (creating the sparse item when the
+/// workflow failed before its Ingest write), then the Error message, whatever EnableSns says.
+pub(super) async fn error_handler(shared: &Shared, report: &ErrorReport) -> Result<(), String> {
+    shared
+        .clients
+        .dynamodb
+        .update_item()
+        .table_name(&shared.targets.table)
+        .key("guid", AttributeValue::S(report.guid.clone()))
+        .update_expression(
+            "SET workflowStatus = :st,workflowErrorAt = :ea,errorMessage = :em,errorDetails = :ed",
+        )
+        .expression_attribute_values(":st", AttributeValue::S("Error".into()))
+        .expression_attribute_values(":ea", AttributeValue::S(report.workflow_error_at.clone()))
+        .expression_attribute_values(":em", AttributeValue::S(report.item_error_message.clone()))
+        .expression_attribute_values(":ed", AttributeValue::S(report.error_details.clone()))
+        .send()
+        .await
+        .map_err(|e| sdk_error::describe(&e))?;
+    publish(
+        shared,
+        &workflow::error_subject(&report.guid),
+        &report.message(),
+    )
+    .await
+}
+
+pub(super) async fn publish(shared: &Shared, subject: &str, message: &Value) -> Result<(), String> {
+    shared
+        .clients
+        .sns
+        .publish()
+        .topic_arn(&shared.targets.topic_arn)
+        .subject(subject)
+        .message(workflow::message_text(message))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error::describe(&e))
+}
+
+/// DocumentClient types: strings S, numbers N, booleans BOOL, arrays L, objects M.
+pub fn attribute_value(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(items) => AttributeValue::L(items.iter().map(attribute_value).collect()),
+        Value::Object(map) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), attribute_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+pub(super) async fn put_record(shared: &Shared, record: &Record) -> Result<(), String> {
+    let item: HashMap<String, AttributeValue> = record
+        .iter()
+        .map(|(k, v)| (k.clone(), attribute_value(v)))
+        .collect();
+    shared
+        .clients
+        .dynamodb
+        .put_item()
+        .table_name(&shared.targets.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error::describe(&e))
+}
+
+/// GetObject's body, for both readers below.
+async fn get_object(clients: &AwsClients, bucket: &str, key: &str) -> Result<ByteStream, String> {
+    clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|object| object.body)
+        .map_err(|e| sdk_error::describe(&e))
+}
+
+pub(super) async fn get_object_bytes(
+    clients: &AwsClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    get_object(clients, bucket, key)
+        .await?
+        .collect()
+        .await
+        .map(|data| data.to_vec())
+        .map_err(|e| e.to_string())
+}
+
+/// Streams the object to `path` (the source may be larger than memory).
+pub(super) async fn download(
+    clients: &AwsClients,
+    bucket: &str,
+    key: &str,
+    path: &PathBuf,
+) -> Result<(), String> {
+    let mut reader = get_object(clients, bucket, key).await?.into_async_read();
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| format!("[Errno 5] {e}"))?;
+    tokio::io::copy(&mut reader, &mut file)
+        .await
+        .map_err(|e| format!("[Errno 5] {e}"))?;
+    Ok(())
+}
+
+pub(super) async fn list_keys(
+    clients: &AwsClients,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, String> {
+    // ListObjects v1, first page only (at most 1000 keys), as output-validate does.
+    let listed = clients
+        .s3
+        .list_objects()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .map_err(|e| sdk_error::describe(&e))?;
+    Ok(listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect())
+}
+
+/// The Content-Type S3 stores with each output.
+pub fn content_type(key: &str) -> &'static str {
+    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("ts") => "video/mp2t",
+        Some("mpd") => "application/dash+xml",
+        Some("mp4") => "video/mp4",
+        Some("m4s") => "video/iso.segment",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+pub(super) async fn upload_outputs(
+    clients: &AwsClients,
+    bucket: &str,
+    guid: &str,
+    files: &[OutputFile],
+) -> Result<(), String> {
+    let gate = Arc::new(Semaphore::new(OUTPUT_UPLOADS_IN_FLIGHT));
+    let mut uploads = JoinSet::new();
+    for file in files {
+        let s3 = clients.s3.clone();
+        let bucket = bucket.to_owned();
+        let key = format!("{guid}/{}", file.relative_key);
+        let path = file.path.clone();
+        let gate = gate.clone();
+        uploads.spawn(async move {
+            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+            let body = ByteStream::from_path(&path)
+                .await
+                .map_err(|e| format!("could not read {}: {e}", path.display()))?;
+            s3.put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .content_type(content_type(&key))
+                .body(body)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    format!(
+                        "could not write s3://{bucket}/{key}: {}",
+                        sdk_error::describe(&e)
+                    )
+                })
+        });
+    }
+    while let Some(result) = uploads.join_next().await {
+        result.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_values_follow_the_document_client() {
+        let value =
+            serde_json::json!({"n": 1080, "f": 29.97, "b": true, "l": ["a"], "m": {"x": null}});
+        let AttributeValue::M(map) = attribute_value(&value) else {
+            panic!("not a map");
+        };
+        assert_eq!(map["n"], AttributeValue::N("1080".into()));
+        assert_eq!(map["f"], AttributeValue::N("29.97".into()));
+        assert_eq!(map["b"], AttributeValue::Bool(true));
+        assert_eq!(
+            map["l"],
+            AttributeValue::L(vec![AttributeValue::S("a".into())])
+        );
+    }
+
+    #[test]
+    fn content_types_for_outputs() {
+        assert_eq!(
+            content_type("g/hls/a.m3u8"),
+            "application/vnd.apple.mpegurl"
+        );
+        assert_eq!(content_type("g/hls/a_00001.ts"), "video/mp2t");
+        assert_eq!(
+            content_type("g/thumbnails/a_thumb.0000000.jpg"),
+            "image/jpeg"
+        );
+        assert_eq!(content_type("g/dash/a.mpd"), "application/dash+xml");
+    }
+}

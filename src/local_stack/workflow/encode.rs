@@ -1,0 +1,227 @@
+//! The encode step: the v6 templates' HLS ladder ([`Rendition`]), which output groups the local
+//! "MediaConvert" writes ([`OutputGroups`]), the names MediaConvert gives outputs, job ids, and the
+//! CreateJob request the record keeps as `encodingJob`.
+
+use serde_json::{Value, json};
+
+use super::{Record, StackContext, is_truthy};
+
+/// One rendition of the v6 templates' "Apple HLS" group (contract §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rendition {
+    pub width: u32,
+    pub height: u32,
+    /// The rate in the NameModifier, as the template writes it (`0.4`, `6.0`).
+    pub mbps: &'static str,
+    /// The target video bit rate, bit/s.
+    pub bitrate: u32,
+}
+
+impl Rendition {
+    pub fn hls_name_modifier(&self) -> String {
+        format!(
+            "_Ott_Hls_Ts_Avc_Aac_16x9_{}x{}p_{}Mbps_qvbr",
+            self.width, self.height, self.mbps
+        )
+    }
+}
+
+const LADDER: [Rendition; 5] = [
+    Rendition {
+        width: 480,
+        height: 270,
+        mbps: "0.4",
+        bitrate: 400_000,
+    },
+    Rendition {
+        width: 640,
+        height: 360,
+        mbps: "1.5",
+        bitrate: 1_500_000,
+    },
+    Rendition {
+        width: 960,
+        height: 540,
+        mbps: "3.5",
+        bitrate: 3_500_000,
+    },
+    Rendition {
+        width: 1280,
+        height: 720,
+        mbps: "6.0",
+        bitrate: 6_000_000,
+    },
+    Rendition {
+        width: 1920,
+        height: 1080,
+        mbps: "8.5",
+        bitrate: 8_500_000,
+    },
+];
+
+/// The HLS ladder of a profile's template: 4 renditions for 720, 5 (up to 1080p) for 1080 and 2160.
+pub fn hls_ladder(profile: u32) -> &'static [Rendition] {
+    if profile <= 720 {
+        &LADDER[..4]
+    } else {
+        &LADDER
+    }
+}
+
+/// Which groups the local "MediaConvert" writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputGroups {
+    /// The v6 default templates exactly: one Apple HLS group.
+    HlsOnly,
+    /// Like a deployment whose templates were customised: HLS, DASH and one MP4 of the top rendition.
+    HlsDashMp4,
+}
+
+/// The MP4 output's NameModifier: the top rendition's height, as in the contract's custom template.
+pub fn mp4_name_modifier(top: &Rendition) -> String {
+    format!("_{}p", top.height)
+}
+
+/// A MediaConvert job id: `<13-digit epoch ms>-<6 [a-z0-9]>`.
+pub fn new_job_id(epoch_ms: u64) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..6)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("{epoch_ms}-{tail}")
+}
+
+/// The base name MediaConvert gives outputs: folders dropped, then the last extension.
+pub fn output_base_name(src_video: &str) -> String {
+    let file = src_video.rsplit('/').next().unwrap_or(src_video);
+    match file.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+        _ => file.to_owned(),
+    }
+}
+
+/// encode: the CreateJob request the record keeps as `encodingJob` (template outputs merged in).
+pub fn encoding_job(
+    context: &StackContext,
+    record: &Record,
+    profile: u32,
+    groups: OutputGroups,
+) -> Value {
+    let guid = record.get("guid").cloned().unwrap_or(Value::Null);
+    let src_video = record.get("srcVideo").and_then(Value::as_str).unwrap_or("");
+    let output_path = format!("s3://{}/{}", context.destination_bucket, guid_str(record));
+    let ladder = hls_ladder(profile);
+    let video_description = |r: &Rendition| {
+        json!({"Width": r.width, "Height": r.height,
+               "CodecSettings": {"Codec": "H_264", "H264Settings": {"RateControlMode": "QVBR", "MaxBitrate": r.bitrate}}})
+    };
+    let mut output_groups = Vec::new();
+    if groups == OutputGroups::HlsDashMp4 {
+        let top = ladder[ladder.len() - 1];
+        output_groups.push(json!({
+            "Name": "File Group",
+            "OutputGroupSettings": {"Type": "FILE_GROUP_SETTINGS",
+                "FileGroupSettings": {"Destination": format!("{output_path}/mp4/")}},
+            "Outputs": [{"NameModifier": mp4_name_modifier(&top), "ContainerSettings": {"Container": "MP4"},
+                         "VideoDescription": video_description(&top)}],
+        }));
+    }
+    output_groups.push(json!({
+        "Name": "Apple HLS",
+        "OutputGroupSettings": {"Type": "HLS_GROUP_SETTINGS",
+            "HlsGroupSettings": {"SegmentLength": 3, "MinSegmentLength": 0, "Destination": format!("{output_path}/hls/")}},
+        "Outputs": ladder.iter().map(|r| json!({"NameModifier": r.hls_name_modifier(),
+            "ContainerSettings": {"Container": "M3U8"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
+    }));
+    if groups == OutputGroups::HlsDashMp4 {
+        output_groups.push(json!({
+            "Name": "DASH ISO",
+            "OutputGroupSettings": {"Type": "DASH_ISO_GROUP_SETTINGS",
+                "DashIsoGroupSettings": {"SegmentLength": 30, "FragmentLength": 3, "Destination": format!("{output_path}/dash/")}},
+            "Outputs": ladder.iter().map(|r| json!({"NameModifier": format!("_dash_{}p", r.height),
+                "ContainerSettings": {"Container": "MPD"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
+        }));
+    }
+    if record.get("frameCapture").is_some_and(is_truthy) {
+        output_groups.push(json!({
+            "CustomName": "Frame Capture",
+            "Name": "File Group",
+            "OutputGroupSettings": {"Type": "FILE_GROUP_SETTINGS",
+                "FileGroupSettings": {"Destination": format!("{output_path}/thumbnails/")}},
+            "Outputs": [{"NameModifier": "_thumb", "ContainerSettings": {"Container": "RAW"},
+                "VideoDescription": {"ScalingBehavior": "DEFAULT", "CodecSettings": {"Codec": "FRAME_CAPTURE",
+                    "FrameCaptureSettings": {"MaxCaptures": 10_000_000, "Quality": 80,
+                                             "FramerateDenominator": 5, "FramerateNumerator": 1}}}}],
+        }));
+    }
+    let mut job = json!({
+        "JobTemplate": record.get("jobTemplate").cloned().unwrap_or(Value::Null),
+        "Role": format!("arn:aws:iam::{}:role/{}-MediaConvertRole", context.account_id, context.stack_name),
+        "UserMetadata": {"guid": guid, "workflow": context.stack_name},
+        "Settings": {
+            "Inputs": [{
+                "AudioSelectors": {"Audio Selector 1": {"Offset": 0, "DefaultSelection": "NOT_DEFAULT", "ProgramSelection": 1}},
+                "VideoSelector": {"ColorSpace": "FOLLOW",
+                                  "Rotate": record.get("inputRotate").cloned().unwrap_or(json!("DEGREE_0"))},
+                "FilterEnable": "AUTO", "PsiControl": "USE_PSI", "FilterStrength": 0,
+                "DeblockFilter": "DISABLED", "DenoiseFilter": "DISABLED", "TimecodeSource": "EMBEDDED",
+                "FileInput": format!("s3://{}/{src_video}", context.source_bucket),
+            }],
+            "OutputGroups": output_groups,
+        },
+        "Tags": {"SolutionId": "SO0021"},
+    });
+    let accelerated = record
+        .get("acceleratedTranscoding")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if matches!(accelerated, "PREFERRED" | "ENABLED") {
+        job["AccelerationSettings"] = json!({"Mode": accelerated});
+        job["Settings"]["TimecodeConfig"] = json!({"Source": "ZEROBASED"});
+        job["Settings"]["Inputs"][0]["TimecodeSource"] = json!("ZEROBASED");
+    }
+    job
+}
+
+fn guid_str(record: &Record) -> &str {
+    record.get("guid").and_then(Value::as_str).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ladder_names_match_the_templates() {
+        assert_eq!(hls_ladder(720).len(), 4);
+        assert_eq!(hls_ladder(2160).len(), 5);
+        assert_eq!(
+            hls_ladder(1080)[0].hls_name_modifier(),
+            "_Ott_Hls_Ts_Avc_Aac_16x9_480x270p_0.4Mbps_qvbr"
+        );
+        assert_eq!(
+            hls_ladder(1080)[3].hls_name_modifier(),
+            "_Ott_Hls_Ts_Avc_Aac_16x9_1280x720p_6.0Mbps_qvbr"
+        );
+        assert_eq!(
+            output_base_name("uploads/Año Nuevo 2025.mp4"),
+            "Año Nuevo 2025"
+        );
+        assert_eq!(output_base_name("a.b.c.mov"), "a.b.c");
+        assert_eq!(output_base_name("noext"), "noext");
+    }
+
+    #[test]
+    fn job_ids_have_the_mediaconvert_form() {
+        let id = new_job_id(1_760_433_132_004);
+        let (ms, tail) = id.split_once('-').unwrap();
+        assert_eq!(ms, "1760433132004");
+        assert_eq!(tail.len(), 6);
+        assert!(
+            tail.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+    }
+}

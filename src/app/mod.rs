@@ -13,7 +13,7 @@ pub mod effects;
 pub mod engine;
 pub mod state;
 pub mod thumbnails;
-pub mod upload_queue;
+pub(crate) mod upload_queue;
 pub mod views;
 
 use std::sync::Arc;

@@ -82,7 +82,7 @@ impl UploadQueue {
 }
 
 /// Applies one of the uploader's events to the transfer it is about.
-pub fn apply_event(transfer: &mut Transfer, event: &UploadEvent) {
+pub(crate) fn apply_event(transfer: &mut Transfer, event: &UploadEvent) {
     match event {
         UploadEvent::Started {
             size,
@@ -132,7 +132,7 @@ pub fn apply_event(transfer: &mut Transfer, event: &UploadEvent) {
 }
 
 /// Marks a transfer as asked to resume (it waits until the engine's Started).
-pub fn resuming(transfer: &mut Transfer) {
+pub(crate) fn resuming(transfer: &mut Transfer) {
     if transfer.state.is_resumable() {
         transfer.state = TransferState::Waiting;
         transfer.from_earlier = false;

@@ -6,7 +6,7 @@ pub mod catalogue;
 pub mod connection;
 pub mod discovery;
 pub mod monitor;
-pub mod profiles;
+pub(crate) mod profiles;
 pub mod sdk_error;
 pub mod thumbnails;
 pub mod upload;

@@ -33,7 +33,7 @@ fn credentials_path() -> Option<PathBuf> {
 
 /// Every profile of the user's files, sorted by name (`default` first). Unreadable files count as
 /// empty: a user without an AWS setup simply has no profiles.
-pub fn list_profiles() -> Vec<Profile> {
+pub(crate) fn list_profiles() -> Vec<Profile> {
     let config = config_path()
         .and_then(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_default();
@@ -44,7 +44,7 @@ pub fn list_profiles() -> Vec<Profile> {
 }
 
 /// Reads profile sections from the texts of the config and credentials files.
-pub fn parse_profiles(config: &str, credentials: &str) -> Vec<Profile> {
+pub(crate) fn parse_profiles(config: &str, credentials: &str) -> Vec<Profile> {
     let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
     let mut read = |text: &str, in_config: bool| {
         let mut current: Option<String> = None;

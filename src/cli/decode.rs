@@ -15,13 +15,13 @@ use super::ExitError;
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Args)]
-pub struct DecodeArgs {
+pub(super) struct DecodeArgs {
     /// The file to read; `-` or nothing reads standard input
     #[arg(value_name = "FILE|-")]
     file: Option<PathBuf>,
 }
 
-pub fn run(args: &DecodeArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: &DecodeArgs) -> anyhow::Result<()> {
     let input = read_input(args.file.as_deref())?;
     let decoded = decode_document(&input).map_err(|err| ExitError {
         code: 2,

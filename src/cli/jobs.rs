@@ -17,7 +17,7 @@ use vodesk::time::{format_iso8601, human_duration};
 use super::{ConnectionArgs, ExitError};
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(super) struct ListArgs {
     /// One JSON list instead of a table
     #[arg(long)]
     json: bool,
@@ -30,7 +30,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(super) struct ShowArgs {
     /// The workflow's guid (see `vodesk list`)
     #[arg(value_name = "GUID")]
     guid: String,
@@ -48,7 +48,7 @@ fn parse_status(text: &str) -> Result<JobStatus, String> {
     })
 }
 
-pub async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::Result<()> {
+pub(super) async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let resources = discover(
         &clients,
@@ -195,7 +195,7 @@ fn height(record: &JobRecord) -> Option<u64> {
     record.height().or(record.src_height)
 }
 
-pub async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::Result<()> {
+pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let resources = discover(
         &clients,

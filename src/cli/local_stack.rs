@@ -10,7 +10,7 @@ use vodesk::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, Out
 use super::{ConnectionArgs, ExitError};
 
 #[derive(Debug, Args)]
-pub struct LocalStackArgs {
+pub(super) struct LocalStackArgs {
     /// Loopback port for the emulator (0 picks a free one)
     #[arg(long, default_value_t = 0, value_name = "N")]
     port: u16,
@@ -30,7 +30,7 @@ pub struct LocalStackArgs {
     json: bool,
 }
 
-pub async fn run_local_stack(
+pub(super) async fn run_local_stack(
     connection: &ConnectionArgs,
     args: &LocalStackArgs,
 ) -> anyhow::Result<()> {

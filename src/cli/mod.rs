@@ -35,7 +35,7 @@ struct Cli {
 
 /// How to reach the deployment. Each override wins over what the stack's outputs say.
 #[derive(Debug, Clone, Args)]
-pub struct ConnectionArgs {
+pub(crate) struct ConnectionArgs {
     /// AWS profile from ~/.aws/config (SSO profiles included)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
@@ -63,7 +63,7 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    pub fn settings(&self) -> ConnectionSettings {
+    pub(crate) fn settings(&self) -> ConnectionSettings {
         ConnectionSettings {
             profile: self.profile.clone(),
             region: self.region.clone(),
@@ -72,7 +72,7 @@ impl ConnectionArgs {
         }
     }
 
-    pub fn overrides(&self) -> StackOverrides {
+    pub(crate) fn overrides(&self) -> StackOverrides {
         StackOverrides {
             source_bucket: self.source_bucket.clone(),
             table: self.table.clone(),
@@ -81,7 +81,7 @@ impl ConnectionArgs {
         }
     }
 
-    pub async fn clients(&self) -> anyhow::Result<AwsClients> {
+    pub(crate) async fn clients(&self) -> anyhow::Result<AwsClients> {
         Ok(AwsClients::connect(&self.settings()).await?)
     }
 }
@@ -120,12 +120,12 @@ enum Command {
 /// An error whose exit code is not the default 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct ExitError {
+pub(crate) struct ExitError {
     pub code: u8,
     pub message: String,
 }
 
-pub fn run() -> ExitCode {
+pub(crate) fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -8,20 +8,20 @@ use vodesk::contract::stack::WorkflowTrigger;
 use super::ConnectionArgs;
 
 #[derive(Debug, Args)]
-pub struct StackArgs {
+pub(super) struct StackArgs {
     /// Print one JSON object instead of a table
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct StacksArgs {
+pub(super) struct StacksArgs {
     /// Print a JSON list instead of a table
     #[arg(long)]
     json: bool,
 }
 
-pub async fn run_stack(connection: &ConnectionArgs, args: &StackArgs) -> anyhow::Result<()> {
+pub(super) async fn run_stack(connection: &ConnectionArgs, args: &StackArgs) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let resources = discover(
         &clients,
@@ -37,7 +37,10 @@ pub async fn run_stack(connection: &ConnectionArgs, args: &StackArgs) -> anyhow:
     Ok(())
 }
 
-pub async fn run_stacks(connection: &ConnectionArgs, args: &StacksArgs) -> anyhow::Result<()> {
+pub(super) async fn run_stacks(
+    connection: &ConnectionArgs,
+    args: &StacksArgs,
+) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let stacks = find_solution_stacks(&clients).await?;
     if args.json {

@@ -18,7 +18,7 @@ use vodesk::time::format_iso8601;
 use super::ConnectionArgs;
 
 #[derive(Debug, Args)]
-pub struct WatchArgs {
+pub(super) struct WatchArgs {
     /// One JSON object per line (the `decode` keys plus "event" and "timestamp")
     #[arg(long)]
     json: bool,
@@ -31,7 +31,7 @@ pub struct WatchArgs {
     poll_interval_seconds: Option<u64>,
 }
 
-pub async fn run_watch(connection: &ConnectionArgs, args: &WatchArgs) -> anyhow::Result<()> {
+pub(super) async fn run_watch(connection: &ConnectionArgs, args: &WatchArgs) -> anyhow::Result<()> {
     let clients = connection.clients().await?;
     let resources = discover(
         &clients,

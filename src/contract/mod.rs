@@ -7,10 +7,10 @@
 
 pub mod decode;
 pub mod dynamodb;
-pub mod error;
-pub mod mediainfo;
-pub mod record;
-pub mod safe_url;
+pub(crate) mod error;
+pub(crate) mod mediainfo;
+pub(crate) mod record;
+pub(crate) mod safe_url;
 pub mod stack;
 pub mod terminal;
 pub mod triggers;

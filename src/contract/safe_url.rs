@@ -100,7 +100,7 @@ impl std::fmt::Display for SafeUrl {
 }
 
 /// `host` or `host:port` of any parsed URL (for messages: never the path or query).
-pub fn host_label(url: &Url) -> String {
+pub(crate) fn host_label(url: &Url) -> String {
     let host = url.host_str().unwrap_or("");
     match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -149,7 +149,7 @@ fn split_query(rest: &str) -> (&str, &str) {
 /// The URL to request for a contract URL: each path segment percent-encoded as UTF-8 (space → `%20`,
 /// `+` → `%2B`, `%` → `%25`, `#` → `%23`), scheme, host and query left alone. Contract URLs are never
 /// encoded (§7), so a `%` is literal and gets encoded too; CloudFront/S3 decode back to the key.
-pub fn fetchable_url(url: &str) -> String {
+pub(crate) fn fetchable_url(url: &str) -> String {
     let Some((origin, rest)) = split_origin(url) else {
         return url.to_owned();
     };

@@ -10,10 +10,10 @@ use std::path::Path;
 use tokio::io::AsyncReadExt;
 
 /// How much of the source is looked at to recognise a playlist or manifest.
-pub const HEAD_BYTES: usize = 1024;
+pub(crate) const HEAD_BYTES: usize = 1024;
 
 /// The first [`HEAD_BYTES`] of the file (fewer if it is shorter).
-pub async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     let file = tokio::fs::File::open(path).await?;
     let mut head = Vec::with_capacity(HEAD_BYTES);
     file.take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
@@ -21,7 +21,7 @@ pub async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Why the local stack will not read this source (its key and first bytes), or `None` to go on.
-pub fn refusal(src_video: &str, head: &[u8]) -> Option<String> {
+pub(crate) fn refusal(src_video: &str, head: &[u8]) -> Option<String> {
     const WHY: &str = "their entries could point anywhere (other hosts, or files on this machine that \
          the local CloudFront would then serve)";
     let start = strip_leading(head);

@@ -7,13 +7,13 @@
 
 pub mod cdn;
 pub mod emulator;
-pub mod inputs;
+pub(crate) mod inputs;
 pub mod pipeline;
-pub mod probe;
-pub mod python_json;
-pub mod transcode;
+pub(crate) mod probe;
+pub(crate) mod python_json;
+pub(crate) mod transcode;
 pub mod vod_template;
-pub mod workflow;
+pub(crate) mod workflow;
 
 use crate::contract::triggers::bucket_filter_suffixes;
 use std::path::PathBuf;

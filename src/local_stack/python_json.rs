@@ -5,7 +5,7 @@
 //! - [`PyValue`], a Python-shaped JSON value whose dicts keep **insertion order** (serde_json here is
 //!   built without `preserve_order`, so a `serde_json::Value` object always comes out sorted by key);
 //!   build a [`PyValue`] when the key order matters, as it does for §6.
-//! - [`dumps_indent2`] for a `serde_json::Value` (keys in the Value's own order, i.e. sorted) and
+//! - [`PyValue::from_json`] for a `serde_json::Value` (keys in the Value's own order, i.e. sorted) and
 //!   [`PyValue::dumps`] for either `indent=2`-style or compact (`indent=None`) output.
 //! - [`float_repr`] (Python `repr(float)`) and [`quote_ascii`] (the `ensure_ascii=True` string escaping).
 //!
@@ -124,13 +124,6 @@ fn float_to_json(f: f64) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// `json.dumps(value, indent=2)` for a `serde_json::Value`. Object keys come out in the Value's order
-/// (sorted, since serde_json is built without `preserve_order`); build a [`PyValue`] to choose the order.
-/// A serde_json float is always written as a Python float (`25.0`), an integer as an int.
-pub fn dumps_indent2(value: &serde_json::Value) -> String {
-    PyValue::from_json(value).dumps(Some(2))
-}
-
 fn write_value(out: &mut String, value: &PyValue, indent: Option<usize>, level: usize) {
     match value {
         PyValue::None => out.push_str("null"),
@@ -211,7 +204,7 @@ fn float_json(f: f64) -> String {
 /// Python's `repr(float)`: the shortest digits that round-trip, in positional form when the decimal
 /// exponent is in `-4..16` (always with a fraction, `25.0`), else in scientific form with a signed
 /// exponent of at least two digits (`1e+16`, `1.5e-07`). `nan` / `inf` / `-inf` as Python prints them.
-pub fn float_repr(f: f64) -> String {
+pub(crate) fn float_repr(f: f64) -> String {
     if f.is_nan() {
         return "nan".to_owned();
     }
@@ -251,7 +244,7 @@ pub fn float_repr(f: f64) -> String {
 }
 
 /// A string as `json.dumps` quotes it with `ensure_ascii=True`, quotes included.
-pub fn quote_ascii(s: &str) -> String {
+pub(crate) fn quote_ascii(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -278,6 +271,13 @@ pub fn quote_ascii(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `json.dumps(value, indent=2)` for a `serde_json::Value`. Object keys come out in the Value's order
+    /// (sorted, since serde_json is built without `preserve_order`); build a [`PyValue`] to choose the order.
+    /// A serde_json float is always written as a Python float (`25.0`), an integer as an int.
+    fn dumps_indent2(value: &serde_json::Value) -> String {
+        PyValue::from_json(value).dumps(Some(2))
+    }
+
     use super::*;
     use serde_json::json;
 

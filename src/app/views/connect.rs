@@ -77,7 +77,7 @@ impl ConnectForm {
     }
 }
 
-pub fn show(
+pub(crate) fn show(
     ui: &mut egui::Ui,
     state: &AppState,
     form: &mut ConnectForm,

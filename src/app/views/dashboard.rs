@@ -15,18 +15,18 @@ use crate::app::state::{AppState, CatalogueState, UiAction};
 use crate::app::thumbnails::{self, ThumbSize, ThumbnailBook};
 use crate::jobs::{JobStatus, TransferState, WarningKind};
 
-pub const ROW_HEIGHT: f32 = 40.0;
+pub(crate) const ROW_HEIGHT: f32 = 40.0;
 const THUMB_BOX: egui::Vec2 = egui::vec2(64.0, 36.0);
 /// Older jobs are asked for once a row this close to the table's end is drawn, so they usually
 /// arrive before the user reaches the end.
-pub const PREFETCH_ROWS: usize = 20;
+pub(crate) const PREFETCH_ROWS: usize = 20;
 
 /// Whether drawing dashboard row `row` of `rows` should ask for older jobs.
-pub fn wants_older_at(state: &AppState, row: usize, rows: usize) -> bool {
+pub(crate) fn wants_older_at(state: &AppState, row: usize, rows: usize) -> bool {
     row + PREFETCH_ROWS >= rows && state.wants_older()
 }
 
-pub fn show(
+pub(crate) fn show(
     ui: &mut egui::Ui,
     state: &AppState,
     thumbs: &mut ThumbnailBook,

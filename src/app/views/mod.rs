@@ -4,11 +4,11 @@
 //! overlay that names the target bucket while files are dragged over the window. Views only read the
 //! state; what the user does comes back as [`UiAction`]s (and details-panel actions) for the app.
 
-pub mod connect;
-pub mod dashboard;
+pub(crate) mod connect;
+pub(crate) mod dashboard;
 pub mod details;
-pub mod uploads;
-pub mod widgets;
+pub(crate) mod uploads;
+pub(crate) mod widgets;
 
 use std::time::SystemTime;
 

@@ -10,11 +10,11 @@ use crate::time::human_duration;
 use crate::units::{human_bytes, human_rate};
 
 /// Whether the panel has anything to show.
-pub fn has_content(state: &AppState) -> bool {
+pub(crate) fn has_content(state: &AppState) -> bool {
     state.uploads().entries(state.jobs()).next().is_some() || !state.uploads().refused.is_empty()
 }
 
-pub fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
+pub(crate) fn show(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<UiAction>) {
     let queue = &state.uploads();
     let jobs = &state.jobs();
     ui.horizontal(|ui| {

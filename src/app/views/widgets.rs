@@ -9,18 +9,18 @@ use crate::contract::JobRecord;
 use crate::jobs::{Job, JobStatus};
 use crate::time::{format_iso8601, human_duration};
 
-pub const GREEN: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
+pub(crate) const GREEN: Color32 = Color32::from_rgb(0x2e, 0xa0, 0x43);
 const AMBER: Color32 = Color32::from_rgb(0xc9, 0x8a, 0x12);
 const BLUE: Color32 = Color32::from_rgb(0x3b, 0x82, 0xf6);
 
-pub fn dot(ui: &mut egui::Ui, color: Color32) -> egui::Response {
+pub(crate) fn dot(ui: &mut egui::Ui, color: Color32) -> egui::Response {
     // Painted, not a "●" glyph: egui's bundled fonts have no such character.
     let (rect, response) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 4.5, color);
     response
 }
 
-pub fn status_color(ui: &egui::Ui, status: JobStatus) -> Color32 {
+pub(crate) fn status_color(ui: &egui::Ui, status: JobStatus) -> Color32 {
     match status {
         JobStatus::Uploading | JobStatus::Uploaded => ui.visuals().weak_text_color(),
         JobStatus::Ingest => AMBER,
@@ -30,7 +30,7 @@ pub fn status_color(ui: &egui::Ui, status: JobStatus) -> Color32 {
     }
 }
 
-pub fn status_label(status: JobStatus) -> &'static str {
+pub(crate) fn status_label(status: JobStatus) -> &'static str {
     match status {
         JobStatus::Uploading => "Uploading",
         JobStatus::Uploaded => "Uploaded",
@@ -53,7 +53,7 @@ fn status_icon(status: JobStatus) -> &'static str {
     }
 }
 
-pub fn status_chip(ui: &mut egui::Ui, status: JobStatus) -> egui::Response {
+pub(crate) fn status_chip(ui: &mut egui::Ui, status: JobStatus) -> egui::Response {
     let color = status_color(ui, status);
     chip(
         ui,
@@ -63,7 +63,7 @@ pub fn status_chip(ui: &mut egui::Ui, status: JobStatus) -> egui::Response {
 }
 
 /// A rounded label in `color`, as the status column shows states.
-pub fn chip(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
+pub(crate) fn chip(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
     egui::Frame::new()
         .fill(color.gamma_multiply(0.18))
         .stroke(egui::Stroke::new(1.0, color.gamma_multiply(0.6)))
@@ -77,7 +77,7 @@ pub fn chip(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
 
 /// One line for an Error's message. The solution often stores the whole MediaConvert event as the
 /// message (contract §4): its `detail.errorMessage` is what a user can act on.
-pub fn error_summary(message: &str) -> String {
+pub(crate) fn error_summary(message: &str) -> String {
     let parsed = serde_json::from_str::<serde_json::Value>(message).ok();
     let inner = parsed.as_ref().and_then(|v| {
         v.pointer("/detail/errorMessage")
@@ -92,7 +92,7 @@ pub fn error_summary(message: &str) -> String {
 }
 
 /// `2025-10-14 09:12` (UTC), or `-`.
-pub fn started(job: &Job) -> String {
+pub(crate) fn started(job: &Job) -> String {
     // Before its workflow reports, an upload shows when it finished.
     let uploaded = || {
         let seconds = u64::try_from(job.upload.as_ref()?.completed_at?).ok()?;
@@ -104,13 +104,13 @@ pub fn started(job: &Job) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn minute(time: SystemTime) -> String {
+pub(crate) fn minute(time: SystemTime) -> String {
     let text = format_iso8601(time).replace('T', " ");
     text.get(..16).map(str::to_owned).unwrap_or(text)
 }
 
 /// How long ago (or for how long), short: `42 s`, `3 min`, `2 h 5 min`.
-pub fn elapsed(job: &Job, now: SystemTime) -> Option<String> {
+pub(crate) fn elapsed(job: &Job, now: SystemTime) -> Option<String> {
     let start = job.started()?;
     let end = job
         .record
@@ -123,7 +123,7 @@ pub fn elapsed(job: &Job, now: SystemTime) -> Option<String> {
     Some(human_duration(span))
 }
 
-pub fn duration(record: Option<&JobRecord>) -> String {
+pub(crate) fn duration(record: Option<&JobRecord>) -> String {
     record
         .and_then(JobRecord::duration_seconds)
         .filter(|d| d.is_finite() && *d >= 0.0)
@@ -131,7 +131,7 @@ pub fn duration(record: Option<&JobRecord>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn resolution(record: Option<&JobRecord>) -> String {
+pub(crate) fn resolution(record: Option<&JobRecord>) -> String {
     let width = record.and_then(|r| r.width().or(r.src_width));
     let height = record.and_then(|r| r.height().or(r.src_height));
     match (width, height) {
@@ -140,7 +140,7 @@ pub fn resolution(record: Option<&JobRecord>) -> String {
     }
 }
 
-pub fn bytes(size: Option<u64>) -> String {
+pub(crate) fn bytes(size: Option<u64>) -> String {
     size.map(crate::units::human_bytes)
         .unwrap_or_else(|| "-".into())
 }

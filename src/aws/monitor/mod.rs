@@ -11,7 +11,7 @@
 //! `EnableSns=No` (only Errors are published) it polls the table besides listening; otherwise it
 //! still reads the table every few minutes, for messages SNS failed to deliver.
 
-pub mod clock;
+pub(crate) mod clock;
 mod poller;
 pub mod queue;
 mod receive;

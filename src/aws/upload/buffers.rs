@@ -10,14 +10,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 #[derive(Debug)]
-pub struct BufferPool {
+pub(crate) struct BufferPool {
     free: Mutex<Vec<Vec<u8>>>,
     /// Buffers kept for reuse at most (the concurrency): more would only hold memory.
     keep: usize,
 }
 
 impl BufferPool {
-    pub fn new(keep: usize) -> Self {
+    pub(crate) fn new(keep: usize) -> Self {
         Self {
             free: Mutex::new(Vec::with_capacity(keep)),
             keep,
@@ -35,7 +35,12 @@ impl BufferPool {
     /// Reads exactly `len` bytes of the open `file` at `offset` into a pooled buffer, off the async
     /// workers. Every part of an upload reads the one file its upload opened: a file put in its place
     /// under the same name cannot mix into the object.
-    pub async fn read(&self, file: &Arc<File>, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    pub(crate) async fn read(
+        &self,
+        file: &Arc<File>,
+        offset: u64,
+        len: u64,
+    ) -> std::io::Result<Bytes> {
         let len = usize::try_from(len)
             .map_err(|_| std::io::Error::other("part too large for this machine"))?;
         let mut buf = self.take();
@@ -67,7 +72,7 @@ impl BufferPool {
 
     /// Returns a part's buffer once nothing else refers to it (the request is done). A buffer still shared
     /// is simply dropped.
-    pub fn give_back(&self, bytes: Bytes) {
+    pub(crate) fn give_back(&self, bytes: Bytes) {
         if let Ok(buf) = bytes.try_into_mut() {
             let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
             if free.len() < self.keep {

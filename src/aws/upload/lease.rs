@@ -125,7 +125,7 @@ fn describe_this_process() -> String {
 }
 
 /// The lock file's folder for a journal at `journal` (for tests that look at it).
-pub fn lock_dir(journal: &Path) -> PathBuf {
+pub(crate) fn lock_dir(journal: &Path) -> PathBuf {
     let mut dir = journal.as_os_str().to_owned();
     dir.push(".locks");
     PathBuf::from(dir)

@@ -1,14 +1,14 @@
 //! Uploads into the stack's source bucket: which files and keys (naming, selection), how they are cut
 //! into parts (plan), the durable journal that makes them resumable, and the engine that sends them.
 
-pub mod buffers;
+pub(crate) mod buffers;
 pub mod events;
 pub mod fingerprint;
 pub mod journal;
-pub mod lease;
+pub(crate) mod lease;
 pub mod naming;
 pub mod plan;
 pub mod prepare;
 pub mod select;
-pub mod throttle;
+pub(crate) mod throttle;
 pub mod uploader;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 #[derive(Debug)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     bytes_per_second: f64,
     state: Mutex<Bucket>,
 }
@@ -18,7 +18,7 @@ struct Bucket {
 }
 
 impl Throttle {
-    pub fn new(bytes_per_second: u64) -> Self {
+    pub(crate) fn new(bytes_per_second: u64) -> Self {
         let rate = bytes_per_second.max(1) as f64;
         Self {
             bytes_per_second: rate,
@@ -31,7 +31,7 @@ impl Throttle {
 
     /// Waits until `bytes` may be sent. Callers are served in turn (the lock is fair), and a request larger
     /// than the burst simply waits proportionally longer.
-    pub async fn acquire(&self, bytes: u64) {
+    pub(crate) async fn acquire(&self, bytes: u64) {
         let mut bucket = self.state.lock().await;
         let now = Instant::now();
         let elapsed = now.duration_since(bucket.refilled).as_secs_f64();

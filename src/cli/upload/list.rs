@@ -5,7 +5,7 @@ use vodesk::units::human_bytes;
 
 use super::UploadsArgs;
 
-pub fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
+pub(crate) fn run_uploads(args: &UploadsArgs) -> anyhow::Result<()> {
     let journal = Journal::open_default()?;
     let records = journal.list(args.recent)?;
     if args.json {

@@ -32,11 +32,11 @@ mod display;
 mod list;
 mod presign;
 
-pub use list::run_uploads;
-pub use presign::run_presign;
+pub(super) use list::run_uploads;
+pub(super) use presign::run_presign;
 
 #[derive(Debug, Args)]
-pub struct UploadArgs {
+pub(super) struct UploadArgs {
     /// Video files, or folders to search for videos (recursively)
     #[arg(value_name = "FILE|DIR", required = true)]
     paths: Vec<PathBuf>,
@@ -60,7 +60,7 @@ pub struct UploadArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct Tuning {
+pub(super) struct Tuning {
     /// Part size, e.g. 16MiB (default: chosen from the file size)
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     part_size: Option<u64>,
@@ -73,7 +73,7 @@ pub struct Tuning {
 }
 
 #[derive(Debug, Args)]
-pub struct UploadsArgs {
+pub(super) struct UploadsArgs {
     /// How many completed uploads to show besides the unfinished ones
     #[arg(long, default_value_t = 20)]
     recent: usize,
@@ -83,7 +83,7 @@ pub struct UploadsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ResumeArgs {
+pub(super) struct ResumeArgs {
     /// The upload to resume (see `vodesk uploads`)
     #[arg(
         value_name = "ID",
@@ -105,14 +105,14 @@ pub struct ResumeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CancelArgs {
+pub(super) struct CancelArgs {
     /// The upload to cancel: its multipart upload is aborted and it is forgotten
     #[arg(value_name = "ID")]
     id: i64,
 }
 
 #[derive(Debug, Args)]
-pub struct PresignArgs {
+pub(super) struct PresignArgs {
     /// The file name the person will upload (it becomes the key, like `vodesk upload` would name it)
     #[arg(value_name = "NAME")]
     name: String,
@@ -192,7 +192,10 @@ async fn destination(connection: &ConnectionArgs) -> anyhow::Result<Destination>
     })
 }
 
-pub async fn run_upload(connection: &ConnectionArgs, args: &UploadArgs) -> anyhow::Result<()> {
+pub(super) async fn run_upload(
+    connection: &ConnectionArgs,
+    args: &UploadArgs,
+) -> anyhow::Result<()> {
     let template =
         KeyTemplate::parse(&args.key_template).map_err(|e| input_error(e.to_string()))?;
     let metadata_pairs = args
@@ -280,7 +283,7 @@ pub async fn run_upload(connection: &ConnectionArgs, args: &UploadArgs) -> anyho
     finish(summary, refused.len())
 }
 
-pub async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
+pub(super) async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
     let journal = Journal::open_default()?;
     let records: Vec<UploadRecord> = match args.id {
         Some(id) => vec![journal.get(id)?],
@@ -331,7 +334,7 @@ pub async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
     finish(total, 0)
 }
 
-pub async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
+pub(super) async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
     let journal = Journal::open_default()?;
     let record = journal.get(args.id)?;
     let settings = ConnectionSettings {

@@ -10,7 +10,10 @@ use vodesk::contract::triggers::{self, TriggerVerdict};
 use super::super::ConnectionArgs;
 use super::{PresignArgs, destination, input_error};
 
-pub async fn run_presign(connection: &ConnectionArgs, args: &PresignArgs) -> anyhow::Result<()> {
+pub(crate) async fn run_presign(
+    connection: &ConnectionArgs,
+    args: &PresignArgs,
+) -> anyhow::Result<()> {
     let dest = destination(connection).await?;
     let key = match &args.key {
         Some(key) => {

@@ -12,7 +12,7 @@ use crate::local_stack::python_json::PyValue;
 
 /// Maps `ffprobe -print_format json -show_format -show_streams` output onto the §6 structure. `file` gives
 /// the extension (`.webm` → `WebM`) and error messages.
-pub fn map_ffprobe_output(
+pub(crate) fn map_ffprobe_output(
     stdout: &[u8],
     file: &Path,
     src_video: &str,

@@ -13,7 +13,7 @@ use super::{ProbeError, SrcMediainfo, Tool};
 use crate::local_stack::python_json::PyValue;
 
 /// Maps `mediainfo --Output=JSON` output as the Lambda does. `file` is only for error messages.
-pub fn map_mediainfo_output(
+pub(crate) fn map_mediainfo_output(
     stdout: &[u8],
     file: &Path,
     src_video: &str,

@@ -38,14 +38,14 @@ use serde_json::Value;
 use super::python_json::PyValue;
 use python::py_repr_str;
 
-pub use ffprobe::map_ffprobe_output;
-pub use mediainfo::map_mediainfo_output;
-pub use runner::Prober;
+pub(crate) use ffprobe::map_ffprobe_output;
+pub(crate) use mediainfo::map_mediainfo_output;
+pub(crate) use runner::Prober;
 
 /// The environment variable forcing one tool: `mediainfo` or `ffprobe`.
-pub const PROBE_ENV: &str = "VODESK_PROBE";
+pub(crate) const PROBE_ENV: &str = "VODESK_PROBE";
 /// The Lambda's timeout.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The probing tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

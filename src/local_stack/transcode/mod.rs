@@ -23,18 +23,17 @@ use args::{dash_args, encode_args, hls_args, mp4_args};
 use naming::{name_dash_outputs, name_hls_outputs, name_thumbnails};
 use run::run_ffmpeg;
 
-pub use naming::{encode_uri_segment, playlist_duration_ms};
-pub use run::{check_ffmpeg, ffmpeg_program};
+pub(crate) use run::check_ffmpeg;
 
 /// The longest a whole job's ffmpeg runs may take, whatever the source claims: a stuck or endless
 /// encode ends in Error within this. Long enough for an hour-long 1080p source on a two-core laptop.
-pub const MAX_ENCODE_TIME: Duration = Duration::from_secs(8 * 3600);
+pub(crate) const MAX_ENCODE_TIME: Duration = Duration::from_secs(8 * 3600);
 /// The longest source duration believed (it is read from the file, which anyone can write).
 const MAX_SOURCE_SECONDS: f64 = 6.0 * 3600.0;
 
 /// How the source is rotated before encoding (`inputRotate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
+pub(crate) enum Rotation {
     /// `DEGREE_0`: the stored frame, rotation metadata ignored (the solution's default).
     None,
     Degrees90,
@@ -45,7 +44,7 @@ pub enum Rotation {
 }
 
 impl Rotation {
-    pub fn from_input_rotate(value: &str) -> Self {
+    pub(crate) fn from_input_rotate(value: &str) -> Self {
         match value {
             "DEGREES_90" => Self::Degrees90,
             "DEGREES_180" => Self::Degrees180,
@@ -67,7 +66,7 @@ impl Rotation {
 
 /// What to encode.
 #[derive(Debug, Clone)]
-pub struct TranscodePlan {
+pub(crate) struct TranscodePlan {
     pub source: PathBuf,
     /// MediaConvert's base name for outputs (folders and last extension dropped).
     pub base_name: String,
@@ -83,7 +82,7 @@ pub struct TranscodePlan {
 
 /// One file to upload, relative to `<guid>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     /// `hls/<name>`, `dash/<name>`, `mp4/<name>` or `thumbnails/<name>`.
     pub relative_key: String,
     pub path: PathBuf,
@@ -91,7 +90,7 @@ pub struct OutputFile {
 
 /// One rendition as written: its playlist or file (relative key) and frame size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WrittenOutput {
+pub(crate) struct WrittenOutput {
     pub relative_key: String,
     pub width: u32,
     pub height: u32,
@@ -99,7 +98,7 @@ pub struct WrittenOutput {
 
 /// Everything a finished encode wrote.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TranscodeOutput {
+pub(crate) struct TranscodeOutput {
     pub files: Vec<OutputFile>,
     pub hls_master: String,
     pub hls_variants: Vec<WrittenOutput>,
@@ -133,7 +132,7 @@ pub enum TranscodeError {
 }
 
 /// Encodes and packages `plan` inside `work_dir` (an empty scratch directory).
-pub async fn transcode(
+pub(crate) async fn transcode(
     plan: &TranscodePlan,
     work_dir: &Path,
 ) -> Result<TranscodeOutput, TranscodeError> {
@@ -206,7 +205,7 @@ pub async fn transcode(
 /// How long a job's encode may run, so a stuck ffmpeg ends in Error, never a hang: 10 min plus 20 s per
 /// source second (the duration the probe read, believed up to 6 h), and never more than
 /// [`MAX_ENCODE_TIME`]; an unknown duration gets the ceiling.
-pub fn time_limit(duration: Option<f64>) -> Duration {
+pub(crate) fn time_limit(duration: Option<f64>) -> Duration {
     match believed_duration(duration) {
         Some(seconds) => (Duration::from_secs(600) + Duration::from_secs_f64(seconds * 20.0))
             .min(MAX_ENCODE_TIME),

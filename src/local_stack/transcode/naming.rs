@@ -30,7 +30,7 @@ const URI_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'|');
 
 /// Percent-encodes one path segment for a playlist URI.
-pub fn encode_uri_segment(name: &str) -> String {
+pub(super) fn encode_uri_segment(name: &str) -> String {
     utf8_percent_encode(name, URI_SEGMENT).to_string()
 }
 
@@ -130,7 +130,7 @@ pub(super) async fn name_hls_outputs(
 }
 
 /// The sum of a media playlist's `#EXTINF` durations, in milliseconds.
-pub fn playlist_duration_ms(text: &str) -> u64 {
+pub(super) fn playlist_duration_ms(text: &str) -> u64 {
     let seconds: f64 = text
         .lines()
         .filter_map(|l| l.strip_prefix("#EXTINF:"))

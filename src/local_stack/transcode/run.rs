@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use super::TranscodeError;
 
 /// The ffmpeg to run: `$VODESK_FFMPEG`, else `ffmpeg` on PATH.
-pub fn ffmpeg_program() -> PathBuf {
+pub(super) fn ffmpeg_program() -> PathBuf {
     std::env::var_os("VODESK_FFMPEG")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("ffmpeg"))
@@ -19,7 +19,7 @@ pub fn ffmpeg_program() -> PathBuf {
 
 /// Checks that ffmpeg runs and has libx264, so the local stack refuses to start rather than failing
 /// every job.
-pub async fn check_ffmpeg() -> Result<(), TranscodeError> {
+pub(crate) async fn check_ffmpeg() -> Result<(), TranscodeError> {
     let output = tokio::process::Command::new(ffmpeg_program())
         .args(["-hide_banner", "-encoders"])
         .stdin(Stdio::null())

@@ -8,7 +8,7 @@ use super::{Record, StackContext, is_truthy};
 
 /// One rendition of the v6 templates' "Apple HLS" group (contract §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rendition {
+pub(crate) struct Rendition {
     pub width: u32,
     pub height: u32,
     /// The rate in the NameModifier, as the template writes it (`0.4`, `6.0`).
@@ -18,7 +18,7 @@ pub struct Rendition {
 }
 
 impl Rendition {
-    pub fn hls_name_modifier(&self) -> String {
+    pub(crate) fn hls_name_modifier(&self) -> String {
         format!(
             "_Ott_Hls_Ts_Avc_Aac_16x9_{}x{}p_{}Mbps_qvbr",
             self.width, self.height, self.mbps
@@ -60,7 +60,7 @@ const LADDER: [Rendition; 5] = [
 ];
 
 /// The HLS ladder of a profile's template: 4 renditions for 720, 5 (up to 1080p) for 1080 and 2160.
-pub fn hls_ladder(profile: u32) -> &'static [Rendition] {
+pub(crate) fn hls_ladder(profile: u32) -> &'static [Rendition] {
     if profile <= 720 {
         &LADDER[..4]
     } else {
@@ -78,12 +78,12 @@ pub enum OutputGroups {
 }
 
 /// The MP4 output's NameModifier: the top rendition's height, as in the contract's custom template.
-pub fn mp4_name_modifier(top: &Rendition) -> String {
+pub(crate) fn mp4_name_modifier(top: &Rendition) -> String {
     format!("_{}p", top.height)
 }
 
 /// A MediaConvert job id: `<13-digit epoch ms>-<6 [a-z0-9]>`.
-pub fn new_job_id(epoch_ms: u64) -> String {
+pub(crate) fn new_job_id(epoch_ms: u64) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
@@ -94,7 +94,7 @@ pub fn new_job_id(epoch_ms: u64) -> String {
 }
 
 /// The base name MediaConvert gives outputs: folders dropped, then the last extension.
-pub fn output_base_name(src_video: &str) -> String {
+pub(crate) fn output_base_name(src_video: &str) -> String {
     let file = src_video.rsplit('/').next().unwrap_or(src_video);
     match file.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
@@ -103,7 +103,7 @@ pub fn output_base_name(src_video: &str) -> String {
 }
 
 /// encode: the CreateJob request the record keeps as `encodingJob` (template outputs merged in).
-pub fn encoding_job(
+pub(crate) fn encoding_job(
     context: &StackContext,
     record: &Record,
     profile: u32,

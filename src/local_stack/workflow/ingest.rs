@@ -8,7 +8,7 @@ use super::{LambdaFailure, Record, StackContext, is_truthy};
 
 /// step-functions: `+` becomes a space, then `decodeURIComponent` (which throws `URIError` on a
 /// malformed escape or bytes that are not UTF-8).
-pub fn decode_event_key(raw: &str) -> Result<String, LambdaFailure> {
+pub(crate) fn decode_event_key(raw: &str) -> Result<String, LambdaFailure> {
     let spaced = raw.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
@@ -37,7 +37,7 @@ fn has_malformed_escape(text: &str) -> bool {
 }
 
 /// step-functions: `Metadata` when the text after the last `.` is exactly `json`, else `Video`.
-pub fn workflow_trigger_for_key(key: &str) -> &'static str {
+pub(crate) fn workflow_trigger_for_key(key: &str) -> &'static str {
     match key.rsplit_once('.') {
         Some((_, "json")) => "Metadata",
         _ => "Video",
@@ -45,7 +45,7 @@ pub fn workflow_trigger_for_key(key: &str) -> &'static str {
 }
 
 /// input-validate's defaults, before the source key (Video) or the metadata merge (Metadata).
-pub fn input_validate(
+pub(crate) fn input_validate(
     context: &StackContext,
     guid: &str,
     start_time: &str,
@@ -76,7 +76,7 @@ pub fn input_validate(
 }
 
 /// input-validate, Video mode: the decoded key is the source, then the stack's MediaPackage flag.
-pub fn apply_video_key(context: &StackContext, record: &mut Record, key: &str) {
+pub(crate) fn apply_video_key(context: &StackContext, record: &mut Record, key: &str) {
     record.insert("srcVideo".into(), json!(key));
     record.insert(
         "enableMediaPackage".into(),
@@ -87,7 +87,7 @@ pub fn apply_video_key(context: &StackContext, record: &mut Record, key: &str) {
 /// input-validate, Metadata mode: parse the file, require a truthy `srcVideo` (exact spelling, tested
 /// before normalisation), copy every key with its first character lower-cased, then re-apply the
 /// stack's MediaPackage flag. The caller must then check that `srcVideo` exists (HeadObject).
-pub fn apply_metadata(
+pub(crate) fn apply_metadata(
     context: &StackContext,
     record: &mut Record,
     metadata_key: &str,
@@ -130,7 +130,7 @@ pub fn apply_metadata(
 }
 
 /// The profile for a source height: the nearest of 2160/1080/720, the lower one on a tie (profiler).
-pub fn encoding_profile(height: f64) -> u32 {
+pub(super) fn encoding_profile(height: f64) -> u32 {
     let mut chosen = 2160;
     let mut last: Option<f64> = None;
     for profile in [2160u32, 1080, 720] {
@@ -146,7 +146,7 @@ pub fn encoding_profile(height: f64) -> u32 {
 
 /// profiler: `srcHeight`/`srcWidth` from `video[0]`, the profile, frame-capture size and the template.
 /// A source without a video track fails as the Node Lambda does, with a `TypeError`.
-pub fn profile(record: &mut Record) -> Result<u32, LambdaFailure> {
+pub(crate) fn profile(record: &mut Record) -> Result<u32, LambdaFailure> {
     let info: Value = record
         .get("srcMediainfo")
         .and_then(Value::as_str)

@@ -8,7 +8,7 @@ use super::{LambdaFailure, Record, StackContext, is_truthy};
 
 /// One output group of a COMPLETE event (`detail.outputGroupDetails[]`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutputGroupDetail {
+pub(crate) struct OutputGroupDetail {
     /// `HLS_GROUP`, `DASH_ISO_GROUP` or `FILE_GROUP`.
     pub kind: &'static str,
     /// `s3://` URIs of the group's playlists (none for FILE_GROUP).
@@ -18,7 +18,7 @@ pub struct OutputGroupDetail {
 
 /// One output of a group: its file (FILE_GROUP, HLS variant playlist), duration and frame size.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutputDetail {
+pub(crate) struct OutputDetail {
     pub file: Option<String>,
     pub duration_ms: u64,
     pub width: Option<u32>,
@@ -61,7 +61,7 @@ fn job_event(
 }
 
 /// The EventBridge COMPLETE event that output-validate reads and the record keeps as `encodingOutput`.
-pub fn complete_event(
+pub(crate) fn complete_event(
     context: &StackContext,
     guid: &str,
     job_id: &str,
@@ -105,7 +105,7 @@ pub fn complete_event(
 }
 
 /// The EventBridge ERROR event the error handler receives for a failed encode.
-pub fn error_event(
+pub(crate) fn error_event(
     context: &StackContext,
     guid: &str,
     job_id: &str,
@@ -127,7 +127,7 @@ pub fn error_event(
 
 /// output-validate: `encodingOutput`, Complete, `endTime`, playlists and URLs per group, and the
 /// last of the first 1000 thumbnail keys (UTF-8 order) when frameCapture is on.
-pub fn output_validate(
+pub(crate) fn output_validate(
     context: &StackContext,
     record: &mut Record,
     event: Value,

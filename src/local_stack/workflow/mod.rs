@@ -18,23 +18,23 @@ mod notify;
 
 use serde_json::{Map, Value};
 
-pub use encode::{
-    OutputGroups, Rendition, encoding_job, hls_ladder, mp4_name_modifier, new_job_id,
-    output_base_name,
+pub use encode::OutputGroups;
+pub(crate) use encode::{
+    Rendition, encoding_job, hls_ladder, mp4_name_modifier, new_job_id, output_base_name,
 };
-pub use ingest::{
-    apply_metadata, apply_video_key, decode_event_key, encoding_profile, input_validate, profile,
+pub(crate) use ingest::{
+    apply_metadata, apply_video_key, decode_event_key, input_validate, profile,
     workflow_trigger_for_key,
 };
-pub use job_events::{
+pub(crate) use job_events::{
     OutputDetail, OutputGroupDetail, complete_event, error_event, output_validate,
 };
-pub use notify::{
+pub(crate) use notify::{
     ErrorReport, complete_message, error_subject, ingest_message, message_text, status_subject,
 };
 
 /// A workflow record: the DynamoDB item as the solution's Lambdas pass it along.
-pub type Record = Map<String, Value>;
+pub(crate) type Record = Map<String, Value>;
 
 /// What a workflow needs to know about the stack it runs in: the Lambdas' environment variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl StackContext {
 /// A Lambda's failure as the error handler receives it: the function and `err.toString()`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{function}: {message}")]
-pub struct LambdaFailure {
+pub(crate) struct LambdaFailure {
     /// The bare function name (`input-validate`, `mediainfo`, `profiler`, `output-validate`, …).
     pub function: &'static str,
     /// What the Lambda's `err.toString()` (Node) or `str(err)` (Python) would read.
@@ -91,7 +91,7 @@ pub struct LambdaFailure {
 }
 
 impl LambdaFailure {
-    pub fn new(function: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(function: &'static str, message: impl Into<String>) -> Self {
         Self {
             function,
             message: message.into(),
@@ -100,7 +100,7 @@ impl LambdaFailure {
 }
 
 /// JavaScript truthiness, for the flags a metadata file may have set to other types.
-pub fn is_truthy(value: &Value) -> bool {
+pub(crate) fn is_truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => *b,

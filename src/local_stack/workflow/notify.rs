@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{LambdaFailure, Record, StackContext, is_truthy};
 
 /// sns-notification, Ingest: exactly three keys.
-pub fn ingest_message(record: &Record) -> Value {
+pub(crate) fn ingest_message(record: &Record) -> Value {
     json!({
         "status": "Ingest",
         "guid": record.get("guid").cloned().unwrap_or(Value::Null),
@@ -17,7 +17,7 @@ pub fn ingest_message(record: &Record) -> Value {
 
 /// sns-notification, Complete: the record minus srcMediainfo, the default template names, encodingJob
 /// and encodingOutput; with MediaPackage on, minus the per-group outputs too.
-pub fn complete_message(record: &Record) -> Value {
+pub(crate) fn complete_message(record: &Record) -> Value {
     let mut message = record.clone();
     for key in [
         "srcMediainfo",
@@ -51,18 +51,18 @@ pub fn complete_message(record: &Record) -> Value {
 }
 
 /// `Workflow Status:: <status>:: <guid>` (Ingest, Complete).
-pub fn status_subject(status: &str, guid: &str) -> String {
+pub(crate) fn status_subject(status: &str, guid: &str) -> String {
     format!("Workflow Status:: {status}:: {guid}")
 }
 
 /// The error handler's subject: leading space, one colon after Error.
-pub fn error_subject(guid: &str) -> String {
+pub(crate) fn error_subject(guid: &str) -> String {
     format!(" workflow Status:: Error: {guid}")
 }
 
 /// What the error handler writes (item) and publishes (message) for one failure.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ErrorReport {
+pub(crate) struct ErrorReport {
     pub guid: String,
     pub workflow_error_at: String,
     /// The item's errorMessage (for encoding errors, the whole event as two-space JSON).
@@ -74,7 +74,7 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     /// A Lambda failure: the CloudWatch log group of the function.
-    pub fn lambda(context: &StackContext, guid: &str, failure: &LambdaFailure) -> Self {
+    pub(crate) fn lambda(context: &StackContext, guid: &str, failure: &LambdaFailure) -> Self {
         let function = context.function_name(failure.function);
         Self {
             guid: guid.to_owned(),
@@ -89,7 +89,12 @@ impl ErrorReport {
     }
 
     /// An encoding failure: the MediaConvert console URL of the job.
-    pub fn encoding(context: &StackContext, guid: &str, job_id: &str, event: &Value) -> Self {
+    pub(crate) fn encoding(
+        context: &StackContext,
+        guid: &str,
+        job_id: &str,
+        event: &Value,
+    ) -> Self {
         Self {
             guid: guid.to_owned(),
             workflow_error_at: "Encoding".into(),
@@ -106,7 +111,7 @@ impl ErrorReport {
     }
 
     /// The five-key Error message.
-    pub fn message(&self) -> Value {
+    pub(crate) fn message(&self) -> Value {
         json!({
             "guid": self.guid,
             "workflowStatus": "Error",
@@ -118,7 +123,7 @@ impl ErrorReport {
 }
 
 /// `JSON.stringify(msg, null, 2)`: two-space indentation, non-ASCII left as is.
-pub fn message_text(message: &Value) -> String {
+pub(crate) fn message_text(message: &Value) -> String {
     serde_json::to_string_pretty(message).unwrap_or_else(|_| message.to_string())
 }
 

@@ -29,7 +29,7 @@ const STEP: usize = 16 * 1024;
 
 /// What kind of S3 request a request line is (path-style addressing: `/bucket/key?query`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     CreateMultipartUpload,
     UploadPart,
     CompleteMultipartUpload,
@@ -44,7 +44,7 @@ pub enum RequestKind {
 
 /// Which requests a rule applies to. Every condition given must hold.
 #[derive(Debug, Clone, Default)]
-pub struct Matcher {
+pub(crate) struct Matcher {
     kind: Option<RequestKind>,
     method: Option<String>,
     part_number: Option<u32>,
@@ -54,12 +54,12 @@ pub struct Matcher {
 
 impl Matcher {
     /// Every request.
-    pub fn any() -> Self {
+    pub(crate) fn any() -> Self {
         Self::default()
     }
 
     /// Requests of one kind.
-    pub fn kind(kind: RequestKind) -> Self {
+    pub(crate) fn kind(kind: RequestKind) -> Self {
         Self {
             kind: Some(kind),
             ..Self::default()
@@ -67,30 +67,30 @@ impl Matcher {
     }
 
     /// The UploadPart of part `number`.
-    pub fn upload_part(number: u32) -> Self {
+    pub(crate) fn upload_part(number: u32) -> Self {
         Self::kind(RequestKind::UploadPart).part(number)
     }
 
     /// Only requests whose `partNumber` is `number`.
-    pub fn part(mut self, number: u32) -> Self {
+    pub(crate) fn part(mut self, number: u32) -> Self {
         self.part_number = Some(number);
         self
     }
 
     /// Only requests with this HTTP method.
-    pub fn method(mut self, method: &str) -> Self {
+    pub(crate) fn method(mut self, method: &str) -> Self {
         self.method = Some(method.to_ascii_uppercase());
         self
     }
 
     /// Only requests whose object key (as sent, percent-encoded) ends with `suffix`, e.g. `.json`.
-    pub fn key_suffix(mut self, suffix: &str) -> Self {
+    pub(crate) fn key_suffix(mut self, suffix: &str) -> Self {
         self.key_suffix = Some(suffix.to_owned());
         self
     }
 
     /// Only requests whose target (path and query, as sent) contains `text`.
-    pub fn target_contains(mut self, text: &str) -> Self {
+    pub(crate) fn target_contains(mut self, text: &str) -> Self {
         self.target_contains = Some(text.to_owned());
         self
     }
@@ -114,7 +114,7 @@ impl Matcher {
 
 /// Which way a stall holds bytes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     /// Client to server (the request body).
     Request,
     /// Server to client (the response, before its first byte).
@@ -124,7 +124,7 @@ pub enum Direction {
 
 /// An S3-shaped error the proxy answers itself, without forwarding the request.
 #[derive(Debug, Clone)]
-pub struct ErrorReply {
+pub(crate) struct ErrorReply {
     pub status: u16,
     pub reason: &'static str,
     pub code: &'static str,
@@ -133,7 +133,7 @@ pub struct ErrorReply {
 
 impl ErrorReply {
     /// S3's throttling answer.
-    pub fn slow_down() -> Self {
+    pub(crate) fn slow_down() -> Self {
         Self {
             status: 503,
             reason: "Slow Down",
@@ -143,7 +143,7 @@ impl ErrorReply {
     }
 
     /// S3's "try again" answer.
-    pub fn internal_error() -> Self {
+    pub(crate) fn internal_error() -> Self {
         Self {
             status: 500,
             reason: "Internal Server Error",
@@ -153,7 +153,7 @@ impl ErrorReply {
     }
 
     /// S3's answer about a multipart upload that is gone (completed or aborted).
-    pub fn no_such_upload() -> Self {
+    pub(crate) fn no_such_upload() -> Self {
         Self {
             status: 404,
             reason: "Not Found",
@@ -181,7 +181,7 @@ impl ErrorReply {
 
 /// What the proxy does to a matched request.
 #[derive(Debug, Clone)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Forward the head and this many body bytes, then reset both connections (a cut mid-part).
     ResetAfterRequestBytes(u64),
     /// Hold bytes back for `duration`: the request body after `after_request_bytes` of it, and/or the
@@ -221,7 +221,7 @@ impl std::fmt::Display for Fault {
 
 /// A fault and the requests it applies to. `remaining: None` fires on every match.
 #[derive(Debug, Clone)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub matcher: Matcher,
     pub fault: Fault,
     pub remaining: Option<u32>,
@@ -229,12 +229,12 @@ pub struct Rule {
 
 impl Rule {
     /// Fires on the first matching request only.
-    pub fn once(matcher: Matcher, fault: Fault) -> Self {
+    pub(crate) fn once(matcher: Matcher, fault: Fault) -> Self {
         Self::times(matcher, fault, 1)
     }
 
     /// Fires on the first `n` matching requests.
-    pub fn times(matcher: Matcher, fault: Fault, n: u32) -> Self {
+    pub(crate) fn times(matcher: Matcher, fault: Fault, n: u32) -> Self {
         Self {
             matcher,
             fault,
@@ -243,7 +243,7 @@ impl Rule {
     }
 
     /// Fires on every matching request.
-    pub fn always(matcher: Matcher, fault: Fault) -> Self {
+    pub(crate) fn always(matcher: Matcher, fault: Fault) -> Self {
         Self {
             matcher,
             fault,
@@ -254,7 +254,7 @@ impl Rule {
 
 /// One request the proxy saw.
 #[derive(Debug, Clone)]
-pub struct SeenRequest {
+pub(crate) struct SeenRequest {
     pub kind: RequestKind,
     pub method: String,
     pub target: String,
@@ -264,7 +264,7 @@ pub struct SeenRequest {
 
 /// What went through the proxy so far.
 #[derive(Debug, Clone, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Client connections accepted (including those refused while offline).
     pub connections: u64,
     /// Every request head read from a client, in order.
@@ -275,12 +275,12 @@ pub struct Stats {
 
 impl Stats {
     /// How many requests of `kind` reached the proxy.
-    pub fn count(&self, kind: RequestKind) -> usize {
+    pub(crate) fn count(&self, kind: RequestKind) -> usize {
         self.requests.iter().filter(|r| r.kind == kind).count()
     }
 
     /// Requests per kind.
-    pub fn by_kind(&self) -> BTreeMap<RequestKind, usize> {
+    pub(crate) fn by_kind(&self) -> BTreeMap<RequestKind, usize> {
         let mut out = BTreeMap::new();
         for r in &self.requests {
             *out.entry(r.kind).or_default() += 1;
@@ -289,7 +289,7 @@ impl Stats {
     }
 
     /// The faults applied, in order, as `"<fault> on <METHOD target>"`.
-    pub fn fired(&self) -> Vec<String> {
+    pub(crate) fn fired(&self) -> Vec<String> {
         self.requests
             .iter()
             .filter_map(|r| {
@@ -369,7 +369,7 @@ impl Shared {
 }
 
 /// A running proxy. Dropping it stops it.
-pub struct FaultProxy {
+pub(crate) struct FaultProxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -378,7 +378,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// A proxy on a free 127.0.0.1 port forwarding to `target`, which must be a loopback address.
-    pub fn start(target: SocketAddr) -> Self {
+    pub(crate) fn start(target: SocketAddr) -> Self {
         assert!(
             target.ip().is_loopback(),
             "the fault proxy forwards to loopback only, not {target}"
@@ -420,7 +420,7 @@ impl FaultProxy {
     }
 
     /// A proxy in front of an `http://127.0.0.1:PORT` endpoint.
-    pub fn for_endpoint(endpoint: &str) -> Self {
+    pub(crate) fn for_endpoint(endpoint: &str) -> Self {
         let authority = endpoint
             .strip_prefix("http://")
             .unwrap_or_else(|| panic!("not an http:// endpoint: {endpoint}"))
@@ -431,37 +431,37 @@ impl FaultProxy {
         Self::start(target)
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// `http://127.0.0.1:PORT`, to give to the client under test.
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Adds a rule after the existing ones (the first matching rule with uses left fires).
-    pub fn add(&self, rule: Rule) {
+    pub(crate) fn add(&self, rule: Rule) {
         lock(&self.shared.plan).rules.push(rule);
     }
 
     /// Removes every rule (switches stay as they are).
-    pub fn clear_rules(&self) {
+    pub(crate) fn clear_rules(&self) {
         lock(&self.shared.plan).rules.clear();
     }
 
     /// Caps the bandwidth shared by all connections, both directions (`None`: no cap).
-    pub fn set_rate_limit(&self, bytes_per_second: Option<u64>) {
+    pub(crate) fn set_rate_limit(&self, bytes_per_second: Option<u64>) {
         lock(&self.shared.plan).rate_limit = bytes_per_second;
     }
 
     /// Takes the network away (every connection reset, new ones at once) or gives it back.
-    pub fn set_offline(&self, offline: bool) {
+    pub(crate) fn set_offline(&self, offline: bool) {
         lock(&self.shared.plan).offline = offline;
     }
 
     /// Rules not used up yet (a one-shot fault that never matched is a test that proved nothing).
-    pub fn pending_rules(&self) -> Vec<Rule> {
+    pub(crate) fn pending_rules(&self) -> Vec<Rule> {
         lock(&self.shared.plan)
             .rules
             .iter()
@@ -470,7 +470,7 @@ impl FaultProxy {
             .collect()
     }
 
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         lock(&self.shared.stats).clone()
     }
 }

@@ -4,9 +4,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-pub mod fault_proxy;
-pub mod object_created;
-pub mod strict_s3;
+pub(crate) mod fault_proxy;
+pub(crate) mod object_created;
+pub(crate) mod strict_s3;
 
 use std::sync::OnceLock;
 
@@ -15,11 +15,11 @@ use tokio::sync::{Mutex, MutexGuard};
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::local_stack::emulator::{Emulator, find_python};
 
-pub const REGION: &str = "us-east-1";
+pub(crate) const REGION: &str = "us-east-1";
 
 /// The keys of `vodesk decode`'s output, in order, as contract §8 lists them. Written out here rather
 /// than taken from the library, so that the tests check the library against the contract.
-pub const NORMALIZED_KEYS: [&str; 16] = [
+pub(crate) const NORMALIZED_KEYS: [&str; 16] = [
     "source",
     "kind",
     "guid",
@@ -42,7 +42,7 @@ static EMULATOR: OnceLock<Emulator> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
 /// The emulator of this test binary, started on first use. Panics (tests only) with the install hint.
-pub fn emulator() -> &'static Emulator {
+pub(crate) fn emulator() -> &'static Emulator {
     EMULATOR.get_or_init(|| {
         let python = find_python().unwrap_or_else(|e| panic!("{e}"));
         Emulator::start(&python, 0).unwrap_or_else(|e| panic!("{e}"))
@@ -50,13 +50,13 @@ pub fn emulator() -> &'static Emulator {
 }
 
 /// An emulator with nothing in it, held for this test alone until the guard drops.
-pub struct FreshEmulator {
+pub(crate) struct FreshEmulator {
     _guard: MutexGuard<'static, ()>,
     pub endpoint: String,
     pub clients: AwsClients,
 }
 
-pub async fn fresh_emulator() -> FreshEmulator {
+pub(crate) async fn fresh_emulator() -> FreshEmulator {
     // tokio's lock: held across awaits, and a test that panicked holding it does not poison it.
     let guard = SERIAL.lock().await;
     let emulator = emulator();
@@ -72,13 +72,13 @@ pub async fn fresh_emulator() -> FreshEmulator {
 }
 
 /// The `vodesk` binary built for these tests.
-pub fn vodesk_bin() -> std::process::Command {
+pub(crate) fn vodesk_bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_vodesk"))
 }
 
 /// `vodesk local-stack --json …extra` with nothing of the host's connection settings, its output
 /// piped, and the emulator's Python passed on when this process knows it.
-pub fn local_stack_command(extra: &[&str]) -> std::process::Command {
+pub(crate) fn local_stack_command(extra: &[&str]) -> std::process::Command {
     use std::process::Stdio;
     let mut cmd = vodesk_bin();
     cmd.args(["local-stack", "--json"])
@@ -98,14 +98,14 @@ pub fn local_stack_command(extra: &[&str]) -> std::process::Command {
 }
 
 /// `vodesk` against the emulator with its own upload journal in `data`.
-pub fn vodesk_with_journal(endpoint: &str, data: &std::path::Path) -> std::process::Command {
+pub(crate) fn vodesk_with_journal(endpoint: &str, data: &std::path::Path) -> std::process::Command {
     let mut cmd = vodesk_against(endpoint);
     cmd.env("VODESK_DATA_DIR", data);
     cmd
 }
 
 /// The JSON events a `vodesk … --json` run printed, one per line.
-pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
@@ -113,7 +113,7 @@ pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 }
 
 /// The key of the first `completed` event.
-pub fn completed_key(events: &[serde_json::Value]) -> String {
+pub(crate) fn completed_key(events: &[serde_json::Value]) -> String {
     events
         .iter()
         .find(|e| e["event"] == "completed")
@@ -123,7 +123,7 @@ pub fn completed_key(events: &[serde_json::Value]) -> String {
 }
 
 /// `vodesk` with the emulator's connection settings in its environment, and nothing from the host's.
-pub fn vodesk_against(endpoint: &str) -> std::process::Command {
+pub(crate) fn vodesk_against(endpoint: &str) -> std::process::Command {
     let mut cmd = vodesk_bin();
     cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", REGION)
@@ -139,7 +139,7 @@ pub fn vodesk_against(endpoint: &str) -> std::process::Command {
 /// Starts `cmd` (a `vodesk … upload … --json`) with its events piped, and reads them until the upload
 /// has `bytes` confirmed. Returns the running child (its stdout taken), the bytes confirmed so far and
 /// the reader, to read the rest of the events later.
-pub fn spawn_until_confirmed(
+pub(crate) fn spawn_until_confirmed(
     mut cmd: std::process::Command,
     bytes: u64,
 ) -> (
@@ -169,7 +169,7 @@ pub fn spawn_until_confirmed(
 }
 
 /// `upload --source-bucket BUCKET --part-size 5MiB --concurrency N --limit-rate RATE --json FILE`.
-pub fn slow_upload_args(
+pub(crate) fn slow_upload_args(
     bucket: &str,
     concurrency: u32,
     rate: &str,
@@ -197,7 +197,10 @@ pub fn slow_upload_args(
 }
 
 /// Creates a v6 VOD-shaped stack `name` in the emulator and discovers it, as `vodesk --stack` would.
-pub async fn vod_stack(clients: &AwsClients, name: &str) -> vodesk::aws::discovery::VodResources {
+pub(crate) async fn vod_stack(
+    clients: &AwsClients,
+    name: &str,
+) -> vodesk::aws::discovery::VodResources {
     let spec =
         vodesk::local_stack::vod_template::VodStackSpec::v6(name, "d1q2w3e4r5t6y7.cloudfront.net");
     vodesk::local_stack::vod_template::create_vod_stack(&clients.cloudformation, &spec)
@@ -213,7 +216,7 @@ pub async fn vod_stack(clients: &AwsClients, name: &str) -> vodesk::aws::discove
 }
 
 /// The URLs of every queue whose name starts with `vodesk-`.
-pub async fn vodesk_queue_urls(clients: &AwsClients) -> Vec<String> {
+pub(crate) async fn vodesk_queue_urls(clients: &AwsClients) -> Vec<String> {
     clients
         .sqs
         .list_queues()
@@ -226,7 +229,10 @@ pub async fn vodesk_queue_urls(clients: &AwsClients) -> Vec<String> {
 }
 
 /// `(subscription ARN, endpoint)` of every subscription on the topic.
-pub async fn topic_subscriptions(clients: &AwsClients, topic_arn: &str) -> Vec<(String, String)> {
+pub(crate) async fn topic_subscriptions(
+    clients: &AwsClients,
+    topic_arn: &str,
+) -> Vec<(String, String)> {
     clients
         .sns
         .list_subscriptions_by_topic()
@@ -246,7 +252,7 @@ pub async fn topic_subscriptions(clients: &AwsClients, topic_arn: &str) -> Vec<(
 }
 
 /// A fixture of the solution's examples, as text.
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/vod-examples")
         .join(name);
@@ -255,7 +261,7 @@ pub fn fixture(name: &str) -> String {
 
 /// Writes one item into the solution's table as the solution would (tests stand in for it), from
 /// the DynamoDB JSON of `item` (`{"attr": {"S": …}, …}`).
-pub async fn put_item_json(clients: &AwsClients, table: &str, item: &serde_json::Value) {
+pub(crate) async fn put_item_json(clients: &AwsClients, table: &str, item: &serde_json::Value) {
     let attributes = item
         .as_object()
         .expect("an item object")
@@ -273,7 +279,7 @@ pub async fn put_item_json(clients: &AwsClients, table: &str, item: &serde_json:
 }
 
 /// One DynamoDB JSON descriptor as an SDK AttributeValue.
-pub fn attribute_value(v: &serde_json::Value) -> aws_sdk_dynamodb::types::AttributeValue {
+pub(crate) fn attribute_value(v: &serde_json::Value) -> aws_sdk_dynamodb::types::AttributeValue {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     let (tag, inner) = v
         .as_object()
@@ -313,7 +319,12 @@ pub fn attribute_value(v: &serde_json::Value) -> aws_sdk_dynamodb::types::Attrib
 }
 
 /// A file of `size` bytes whose content depends on `seed`, so that a rewrite with another seed is detectable.
-pub fn write_file(dir: &std::path::Path, name: &str, size: u64, seed: u8) -> std::path::PathBuf {
+pub(crate) fn write_file(
+    dir: &std::path::Path,
+    name: &str,
+    size: u64,
+    seed: u8,
+) -> std::path::PathBuf {
     let path = dir.join(name);
     let data: Vec<u8> = (0..size)
         .map(|i| ((i * 7 + u64::from(seed) * 13) % 251) as u8)
@@ -323,13 +334,13 @@ pub fn write_file(dir: &std::path::Path, name: &str, size: u64, seed: u8) -> std
 }
 
 /// Hex SHA-256, to compare what was uploaded with what the server stores.
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// Hex SHA-256 of an object as the server returns it.
-pub async fn object_sha256(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+pub(crate) async fn object_sha256(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
     let out = s3
         .get_object()
         .bucket(bucket)
@@ -347,7 +358,7 @@ pub async fn object_sha256(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> 
 }
 
 /// How many multipart uploads are open (started, neither completed nor aborted) in `bucket`.
-pub async fn open_multipart_uploads(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+pub(crate) async fn open_multipart_uploads(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
     let out = s3
         .list_multipart_uploads()
         .bucket(bucket)
@@ -358,7 +369,9 @@ pub async fn open_multipart_uploads(s3: &aws_sdk_s3::Client, bucket: &str) -> us
 }
 
 /// The engine's commands among what `AppState::apply` returned, as the app's frame loop sends them.
-pub fn commands(effects: Vec<vodesk::app::effects::Effect>) -> Vec<vodesk::app::engine::Command> {
+pub(crate) fn commands(
+    effects: Vec<vodesk::app::effects::Effect>,
+) -> Vec<vodesk::app::engine::Command> {
     effects
         .into_iter()
         .filter_map(vodesk::app::effects::Effect::into_command)

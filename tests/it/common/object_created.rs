@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use vodesk::aws::connection::AwsClients;
 
 /// The queue that receives `bucket`'s ObjectCreated events.
-pub struct ObjectCreatedCounter {
+pub(crate) struct ObjectCreatedCounter {
     queue_url: String,
     /// Keys seen so far, one entry per event, in arrival order.
     seen: Vec<String>,
@@ -17,7 +17,7 @@ pub struct ObjectCreatedCounter {
 
 impl ObjectCreatedCounter {
     /// Points `bucket`'s notification at a new queue.
-    pub async fn attach(clients: &AwsClients, bucket: &str) -> Self {
+    pub(crate) async fn attach(clients: &AwsClients, bucket: &str) -> Self {
         let queue_name = format!("{bucket}-object-created");
         let queue_url = clients
             .sqs
@@ -66,7 +66,7 @@ impl ObjectCreatedCounter {
 
     /// Drains the queue until it has been quiet for `quiet`, and returns the keys of every
     /// ObjectCreated event received since the counter was attached.
-    pub async fn keys(&mut self, clients: &AwsClients, quiet: Duration) -> &[String] {
+    pub(crate) async fn keys(&mut self, clients: &AwsClients, quiet: Duration) -> &[String] {
         let mut last = Instant::now();
         while last.elapsed() < quiet {
             let out = clients
@@ -112,7 +112,7 @@ impl ObjectCreatedCounter {
     }
 
     /// The number of ObjectCreated events for keys ending in `suffix` (waits for quiet first).
-    pub async fn count(&mut self, clients: &AwsClients, suffix: &str) -> usize {
+    pub(crate) async fn count(&mut self, clients: &AwsClients, suffix: &str) -> usize {
         self.keys(clients, Duration::from_secs(2))
             .await
             .iter()

@@ -48,12 +48,12 @@ use aws_sdk_s3::config::Credentials;
 use vodesk::aws::connection::AwsClients;
 
 /// The fixed test key pair every [`StrictS3`] accepts (and no other).
-pub const ACCESS_KEY: &str = "vodesk-strict";
-pub const SECRET_KEY: &str = "vodesk-strict-secret";
+pub(crate) const ACCESS_KEY: &str = "vodesk-strict";
+pub(crate) const SECRET_KEY: &str = "vodesk-strict-secret";
 /// Environment variable `scripts/lib.sh` (`ensure_s3s_fs`) exports with the binary's path.
-pub const S3S_FS_ENV: &str = "VODESK_S3S_FS";
+pub(crate) const S3S_FS_ENV: &str = "VODESK_S3S_FS";
 /// A `RUST_LOG` filter for the server; when set, its log is echoed to the test's stderr.
-pub const LOG_ENV: &str = "VODESK_S3S_FS_LOG";
+pub(crate) const LOG_ENV: &str = "VODESK_S3S_FS_LOG";
 const INSTALL_HINT: &str = "run scripts/test (or scripts/lib.sh's ensure_s3s_fs) to install s3s-fs";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 const START_ATTEMPTS: usize = 3;
@@ -69,7 +69,7 @@ exit 0"#;
 
 /// A running s3s-fs over a temporary directory, with authentication on. Dropping it stops the server and
 /// deletes the directory.
-pub struct StrictS3 {
+pub(crate) struct StrictS3 {
     // Its stdin is held open: the guard stops the server when that pipe closes.
     child: Child,
     /// `http://127.0.0.1:<port>`
@@ -81,7 +81,7 @@ pub struct StrictS3 {
 }
 
 /// The s3s-fs binary: `$VODESK_S3S_FS`, else this checkout's `.tools/bin/s3s-fs`.
-pub fn s3s_fs_binary() -> PathBuf {
+pub(crate) fn s3s_fs_binary() -> PathBuf {
     let path = std::env::var_os(S3S_FS_ENV).map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs"),
         PathBuf::from,
@@ -97,7 +97,7 @@ pub fn s3s_fs_binary() -> PathBuf {
 impl StrictS3 {
     /// Starts s3s-fs on a free loopback port with the fixed test keys and waits until it accepts
     /// connections. Panics (tests only) if it cannot.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let binary = s3s_fs_binary();
         let mut last_error = String::new();
         // Port 0 cannot collide, but a server that dies at startup (a full /tmp) is worth a retry.
@@ -206,12 +206,12 @@ impl StrictS3 {
     }
 
     /// SDK clients for this server, signed with its keys (region us-east-1, path-style addressing).
-    pub async fn clients(&self) -> AwsClients {
+    pub(crate) async fn clients(&self) -> AwsClients {
         self.clients_with(&self.access_key, &self.secret_key).await
     }
 
     /// SDK clients signed with other keys, to see the server refuse them.
-    pub async fn clients_with(&self, access_key: &str, secret_key: &str) -> AwsClients {
+    pub(crate) async fn clients_with(&self, access_key: &str, secret_key: &str) -> AwsClients {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
@@ -228,7 +228,7 @@ impl StrictS3 {
     }
 
     /// Creates a bucket (a directory under [`Self::root`]). Panics (tests only) if the server refuses.
-    pub async fn create_bucket(&self, name: &str) {
+    pub(crate) async fn create_bucket(&self, name: &str) {
         self.clients()
             .await
             .s3

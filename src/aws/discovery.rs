@@ -375,6 +375,19 @@ async fn resolve_topic_arn(
         .map(|arn| (arn, Origin::StackId))
 }
 
+/// What the job model needs of the deployment to explain its warnings.
+impl From<&VodResources> for crate::jobs::StackFacts {
+    fn from(resources: &VodResources) -> Self {
+        Self {
+            source_bucket: resources.source_bucket.clone(),
+            workflow_trigger: resources.workflow_trigger,
+            solution_version: resources.solution_version.clone(),
+            enable_sns: resources.enable_sns,
+            stack_name: resources.stack_name.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 impl VodResources {
     /// A connected v6 deployment named `stack` in us-east-1 (source bucket `src`), for unit tests.

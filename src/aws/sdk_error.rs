@@ -69,18 +69,13 @@ impl Failure {
 pub fn credentials_fix(failure: Failure, profile: Option<&str>) -> Option<String> {
     match failure {
         // A wrong clock gets refused like an expired session, but signing in again would not help.
-        Failure::ClockSkew => Some(
-            "the request was refused because this computer's clock is wrong (more than a few minutes off): set the correct time (for example `timedatectl set-ntp true`), then connect again".to_owned(),
-        ),
-        Failure::SessionExpired => {
-            let login = match profile {
-                Some(p) => format!("aws sso login --profile {p}"),
-                None => "aws sso login".to_owned(),
-            };
-            Some(format!(
-                "your AWS session has expired: sign in again with `{login}` (or renew the credentials of the profile), then connect again"
-            ))
-        }
+        Failure::ClockSkew => Some(format!(
+            "the request was refused because this computer's clock is wrong (more than a few minutes off): {SET_THE_CLOCK}, then connect again"
+        )),
+        Failure::SessionExpired => Some(format!(
+            "your AWS session has expired: sign in again with `{}` (or renew the credentials of the profile), then connect again",
+            sign_in_command(profile)
+        )),
         Failure::NoCredentials => Some(
             "no AWS credentials were found: choose a profile, run `aws configure` (or `aws configure sso`), or set AWS_PROFILE; without an AWS account, use the local demo stack".to_owned(),
         ),
@@ -89,6 +84,17 @@ pub fn credentials_fix(failure: Failure, profile: Option<&str>) -> Option<String
         | Failure::NotFound
         | Failure::PreconditionFailed
         | Failure::Permanent => None,
+    }
+}
+
+/// What sets a wrong clock right, for every message about one.
+pub const SET_THE_CLOCK: &str = "set the correct time (for example `timedatectl set-ntp true`)";
+
+/// The command that signs in again with `profile` (SSO sessions expire after hours).
+pub fn sign_in_command(profile: Option<&str>) -> String {
+    match profile {
+        Some(p) => format!("aws sso login --profile {p}"),
+        None => "aws sso login".to_owned(),
     }
 }
 

@@ -73,9 +73,12 @@ pub(super) async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> an
     let mut book = JobBook::new();
     // This machine's uploads to this stack, so waiting and failed-to-start uploads show too. A
     // missing or unreadable journal only means there are none to show.
-    match Journal::open_default()
-        .and_then(|j| j.list_for_bucket(&resources.source_bucket, args.limit))
-    {
+    let (bucket, limit) = (resources.source_bucket.clone(), args.limit);
+    let listed = crate::cli::off_runtime(move || {
+        Ok(Journal::open_default().and_then(|j| j.list_for_bucket(&bucket, limit)))
+    })
+    .await?;
+    match listed {
         Ok(uploads) => {
             for upload in &uploads {
                 book.apply_upload(LocalUpload::from(upload));

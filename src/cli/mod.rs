@@ -184,6 +184,14 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// Runs blocking work (the SQLite journal, the file system) on a blocking thread, never on the
+/// runtime's workers, which keep the uploads and the monitor moving.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work).await?
+}
+
 fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -145,18 +145,6 @@ pub struct StackFacts {
     pub stack_name: Option<String>,
 }
 
-impl From<&crate::aws::discovery::VodResources> for StackFacts {
-    fn from(resources: &crate::aws::discovery::VodResources) -> Self {
-        Self {
-            source_bucket: resources.source_bucket.clone(),
-            workflow_trigger: resources.workflow_trigger,
-            solution_version: resources.solution_version.clone(),
-            enable_sns: resources.enable_sns,
-            stack_name: resources.stack_name.clone(),
-        }
-    }
-}
-
 /// All jobs, newest knowledge merged.
 #[derive(Debug, Clone, Default)]
 pub struct JobBook {

@@ -216,30 +216,32 @@ pub(super) async fn run_upload(
         .map(|r| format!("{}: {}", r.path.display(), r.reason))
         .collect();
     let dest = destination(connection).await?;
-    let journal = Journal::open_default()?;
-    let prepared = prepare_uploads(
-        &journal,
-        &selection.accepted,
-        &prepare::Destination {
-            bucket: dest.bucket.clone(),
-            trigger: dest.trigger,
-            solution_version: dest.version.clone(),
-            endpoint_url: dest.clients.endpoint_url.clone(),
-            region: dest.clients.region.clone(),
-            profile: connection.profile.clone(),
-        },
-        &PrepareOptions {
-            template,
-            key: args.key.clone(),
-            metadata_pairs,
-            force: args.force,
-            part_size: args.tuning.part_size,
-        },
-    )
-    .map_err(|e| match e {
-        PrepareError::Journal(journal) => anyhow::Error::from(journal),
-        other => input_error(other.to_string()),
-    })?;
+    let destination = prepare::Destination {
+        bucket: dest.bucket.clone(),
+        trigger: dest.trigger,
+        solution_version: dest.version.clone(),
+        endpoint_url: dest.clients.endpoint_url.clone(),
+        region: dest.clients.region.clone(),
+        profile: connection.profile.clone(),
+    };
+    let options = PrepareOptions {
+        template,
+        key: args.key.clone(),
+        metadata_pairs,
+        force: args.force,
+        part_size: args.tuning.part_size,
+    };
+    let accepted = selection.accepted.clone();
+    let (journal, prepared) = crate::cli::off_runtime(move || {
+        let journal = Journal::open_default()?;
+        let prepared =
+            prepare_uploads(&journal, &accepted, &destination, &options).map_err(|e| match e {
+                PrepareError::Journal(journal) => anyhow::Error::from(journal),
+                other => input_error(other.to_string()),
+            })?;
+        Ok((journal, prepared))
+    })
+    .await?;
     for note in &prepared.notes {
         eprintln!("vodesk: {note}");
     }
@@ -284,11 +286,16 @@ pub(super) async fn run_upload(
 }
 
 pub(super) async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
-    let journal = Journal::open_default()?;
-    let records: Vec<UploadRecord> = match args.id {
-        Some(id) => vec![journal.get(id)?],
-        None => journal.unfinished()?,
-    };
+    let id = args.id;
+    let (journal, records) = crate::cli::off_runtime(move || {
+        let journal = Journal::open_default()?;
+        let records: Vec<UploadRecord> = match id {
+            Some(id) => vec![journal.get(id)?],
+            None => journal.unfinished()?,
+        };
+        Ok((journal, records))
+    })
+    .await?;
     let records: Vec<UploadRecord> = records
         .into_iter()
         .filter(|r| r.state.is_unfinished())
@@ -335,8 +342,13 @@ pub(super) async fn run_resume(args: &ResumeArgs) -> anyhow::Result<()> {
 }
 
 pub(super) async fn run_cancel(args: &CancelArgs) -> anyhow::Result<()> {
-    let journal = Journal::open_default()?;
-    let record = journal.get(args.id)?;
+    let id = args.id;
+    let (journal, record) = crate::cli::off_runtime(move || {
+        let journal = Journal::open_default()?;
+        let record = journal.get(id)?;
+        Ok((journal, record))
+    })
+    .await?;
     let settings = ConnectionSettings {
         profile: record.target.profile.clone(),
         region: Some(record.target.region.clone()),

@@ -1,7 +1,7 @@
 //! Cancelling an upload: aborting its multipart upload on the server and forgetting it in the journal,
 //! for a run that was cancelled or for `vodesk cancel` on an upload not running here.
 
-use super::{Outcome, RunError, Uploader};
+use super::{Outcome, RunError, Uploader, blocking};
 use crate::aws::sdk_error::{self, Disposition};
 use crate::aws::upload::journal::UploadRecord;
 
@@ -19,11 +19,11 @@ impl Uploader {
     }
 
     pub(super) async fn cancel_leased(&self, id: i64) -> Outcome {
-        let record = match self.inner.journal.get(id) {
+        let record = match blocking(self.inner.journal.clone(), move |j| j.get(id)).await {
             Ok(record) => record,
             Err(err) => {
                 return Outcome::Failed {
-                    error: err.to_string(),
+                    error: err.into_message(),
                 };
             }
         };
@@ -50,13 +50,16 @@ impl Uploader {
                 };
             }
         }
-        match self.inner.journal.remove(id) {
-            Ok(()) => {
-                self.inner.journal.remove_lock_file(id);
-                Outcome::Cancelled
-            }
+        let removed = blocking(self.inner.journal.clone(), move |j| {
+            j.remove(id)?;
+            j.remove_lock_file(id);
+            Ok(())
+        })
+        .await;
+        match removed {
+            Ok(()) => Outcome::Cancelled,
             Err(err) => Outcome::Failed {
-                error: err.to_string(),
+                error: err.into_message(),
             },
         }
     }

@@ -105,6 +105,15 @@ enum RunError {
 }
 
 impl RunError {
+    /// The message of a failure, for an outcome that is a plain failure whatever its kind.
+    fn into_message(self) -> String {
+        match self {
+            Self::Stopped => "stopped".to_owned(),
+            Self::CredentialsExpired(message) | Self::Failed(message) => message,
+            Self::Request { message, .. } => message,
+        }
+    }
+
     fn disposition(&self) -> Option<Disposition> {
         match self {
             Self::Request { disposition, .. } => Some(*disposition),

@@ -72,7 +72,8 @@ impl Uploader {
                     return Err(RunError::Request {
                         disposition: Disposition::ClockSkew,
                         message: format!(
-                            "{what} refused because this computer's clock is wrong ({message}): set the correct time (for example `timedatectl set-ntp true`), then run `vodesk resume {id}`"
+                            "{what} refused because this computer's clock is wrong ({message}): {}, then run `vodesk resume {id}`",
+                            sdk_error::SET_THE_CLOCK
                         ),
                     });
                 }

@@ -33,10 +33,7 @@ impl Uploader {
                 },
             },
             Err(RunError::CredentialsExpired(detail)) => {
-                let login = match &inner.profile {
-                    Some(p) => format!("aws sso login --profile {p}"),
-                    None => "aws sso login".into(),
-                };
+                let login = crate::aws::sdk_error::sign_in_command(inner.profile.as_deref());
                 Outcome::Paused {
                     reason: format!(
                         "your AWS session has expired ({detail}): sign in again ({login}), then run `vodesk resume {id}`"
@@ -211,10 +208,11 @@ impl Uploader {
                 .await?;
         }
         blocking(self.inner.journal.clone(), move |j| {
-            j.set_state(id, UploadState::Completed, None)
+            j.set_state(id, UploadState::Completed, None)?;
+            j.remove_lock_file(id);
+            Ok(())
         })
         .await?;
-        self.inner.journal.remove_lock_file(id);
         self.emit(UploadEvent::Completed {
             id,
             bucket: record.target.bucket.clone(),

@@ -119,8 +119,8 @@ ensure_s3s_fs() {
 # What scripts/bench-upload needs: GNU time (/usr/bin/time -v for peak RSS), curl (the discard server's
 # /__stats), aws-cli pinned in scripts/requirements-bench.txt (into .venv/, next to moto: awscli 1.46
 # vendors its own botocore, so the two pin sets do not conflict), and the release builds of vodesk and of
-# the discard S3 endpoint (examples/s3_discard.rs). With --only-aws-cli, vodesk's binary is not required
-# to build (its upload engine may be under construction).
+# the discard S3 endpoint (examples/s3_discard.rs). With --only-aws-cli, vodesk's binary is not built
+# (aws-cli measured alone).
 ensure_bench_tools() {
     ensure_apt time curl
     ensure_emulator

@@ -112,8 +112,8 @@ enum Command {
     List(jobs::ListArgs),
     /// Show one job: status, media info and every output URL
     Show(jobs::ShowArgs),
-    /// Run a local Video on Demand stack (named by --stack, default vod-local) in the emulator until
-    /// Ctrl-C; no encoding yet
+    /// Run the whole solution on this machine (emulator, ffmpeg pipeline, local CloudFront; named by
+    /// --stack, default vod-local) until Ctrl-C
     LocalStack(local_stack::LocalStackArgs),
 }
 

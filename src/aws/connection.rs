@@ -5,6 +5,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
+use crate::aws::call_log::CallLog;
 use crate::aws::sdk_error::Failure;
 
 /// How to reach AWS, as the user gave it. `None` leaves the value to aws-config's default chain.
@@ -99,15 +100,25 @@ impl AwsClients {
     pub fn new(config: &SdkConfig) -> Self {
         // A custom endpoint (an emulator, a VPC endpoint) rarely resolves virtual-hosted bucket names.
         let path_style = config.endpoint_url().is_some();
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .build();
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style);
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(config);
+        let mut sns = aws_sdk_sns::config::Builder::from(config);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(config);
+        let mut cloudformation = aws_sdk_cloudformation::config::Builder::from(config);
+        // Every operation to the call log, when one is asked for (`vodesk iam-policy`'s audit).
+        if let Some(log) = CallLog::from_env() {
+            s3 = s3.interceptor(log.clone());
+            dynamodb = dynamodb.interceptor(log.clone());
+            sns = sns.interceptor(log.clone());
+            sqs = sqs.interceptor(log.clone());
+            cloudformation = cloudformation.interceptor(log);
+        }
         Self {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation.build()),
             region: config.region().map(ToString::to_string).unwrap_or_default(),
             endpoint_url: config.endpoint_url().map(str::to_owned),
         }

@@ -2,6 +2,7 @@
 //! (2 for invalid input or usage, 1 for everything else). The binary's edge: `anyhow` lives here.
 
 mod decode;
+mod iam_policy;
 mod jobs;
 mod local_stack;
 mod stack;
@@ -96,6 +97,8 @@ enum Command {
     Stack(stack::StackArgs),
     /// List the Video on Demand on AWS deployments in the region
     Stacks(stack::StacksArgs),
+    /// Print the least-privilege IAM policy vodesk needs on the stack (JSON, with its real ARNs)
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Upload videos (files or folders) to the source bucket: resumable, verified, in parallel
     Upload(upload::UploadArgs),
     /// List unfinished and recent uploads from the journal
@@ -144,6 +147,9 @@ pub(crate) fn run() -> ExitCode {
         Some(Command::Decode(args)) => decode::run(&args),
         Some(Command::Stack(args)) => block_on(stack::run_stack(&cli.connection, &args)),
         Some(Command::Stacks(args)) => block_on(stack::run_stacks(&cli.connection, &args)),
+        Some(Command::IamPolicy(args)) => {
+            block_on(iam_policy::run_iam_policy(&cli.connection, &args))
+        }
         Some(Command::Upload(args)) => block_on(upload::run_upload(&cli.connection, &args)),
         Some(Command::Uploads(args)) => upload::run_uploads(&args),
         Some(Command::Resume(args)) => block_on(upload::run_resume(&args)),

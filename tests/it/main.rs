@@ -14,6 +14,7 @@ mod cli_decode;
 mod contract_examples;
 mod contract_malformed;
 mod discovery;
+mod iam_policy;
 mod jobs_cli;
 mod local_cdn;
 mod local_pipeline;

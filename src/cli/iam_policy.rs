@@ -1,0 +1,52 @@
+//! `vodesk iam-policy`: the least-privilege IAM policy for one deployment, printed as JSON for an
+//! administrator to attach to the users' role.
+
+use clap::Args;
+use vodesk::aws::discovery::discover;
+use vodesk::aws::iam_policy::{PolicyOptions, policy};
+use vodesk::aws::upload::naming::DEFAULT_KEY_TEMPLATE;
+
+use super::ConnectionArgs;
+
+#[derive(Debug, Args)]
+pub(super) struct IamPolicyArgs {
+    /// A viewer's policy: the dashboard and `list`/`show`/`watch` by polling; no uploads, no queue
+    #[arg(long)]
+    read_only: bool,
+    /// No live monitor queue: the table is polled instead (no SNS or SQS actions)
+    #[arg(long)]
+    no_monitor: bool,
+    /// The key prefix uploads go under (default: the fixed start of the default key template)
+    #[arg(long, value_name = "PREFIX")]
+    key_prefix: Option<String>,
+}
+
+pub(super) async fn run_iam_policy(
+    connection: &ConnectionArgs,
+    args: &IamPolicyArgs,
+) -> anyhow::Result<()> {
+    let clients = connection.clients().await?;
+    let resources = discover(
+        &clients,
+        connection.stack.as_deref(),
+        &connection.overrides(),
+    )
+    .await?;
+    let key_prefix = args.key_prefix.clone().unwrap_or_else(|| {
+        DEFAULT_KEY_TEMPLATE
+            .split('{')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let document = policy(
+        &resources,
+        &PolicyOptions {
+            read_only: args.read_only,
+            monitor: !args.no_monitor,
+            key_prefix,
+        },
+    )?;
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(())
+}

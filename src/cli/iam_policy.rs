@@ -2,7 +2,6 @@
 //! administrator to attach to the users' role.
 
 use clap::Args;
-use vodesk::aws::discovery::discover;
 use vodesk::aws::iam_policy::{PolicyOptions, policy};
 use vodesk::aws::upload::naming::DEFAULT_KEY_TEMPLATE;
 
@@ -25,13 +24,7 @@ pub(super) async fn run_iam_policy(
     connection: &ConnectionArgs,
     args: &IamPolicyArgs,
 ) -> anyhow::Result<()> {
-    let clients = connection.clients().await?;
-    let resources = discover(
-        &clients,
-        connection.stack.as_deref(),
-        &connection.overrides(),
-    )
-    .await?;
+    let (_clients, resources) = connection.discover().await?;
     let key_prefix = args.key_prefix.clone().unwrap_or_else(|| {
         DEFAULT_KEY_TEMPLATE
             .split('{')

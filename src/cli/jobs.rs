@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use serde_json::{Value, json};
 use vodesk::aws::catalogue::Catalogue;
-use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::journal::Journal;
 use vodesk::contract::terminal::for_terminal;
 use vodesk::contract::{JobRecord, MediaInfo, RecordOrigin};
@@ -49,13 +48,7 @@ fn parse_status(text: &str) -> Result<JobStatus, String> {
 }
 
 pub(super) async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> anyhow::Result<()> {
-    let clients = connection.clients().await?;
-    let resources = discover(
-        &clients,
-        connection.stack.as_deref(),
-        &connection.overrides(),
-    )
-    .await?;
+    let (clients, resources) = connection.discover().await?;
     let catalogue = Catalogue::new(&clients, &resources);
     let wanted = args.status;
     // Uploads waiting for their workflow are in the journal, not the table: the newest items are
@@ -199,13 +192,7 @@ fn height(record: &JobRecord) -> Option<u64> {
 }
 
 pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::Result<()> {
-    let clients = connection.clients().await?;
-    let resources = discover(
-        &clients,
-        connection.stack.as_deref(),
-        &connection.overrides(),
-    )
-    .await?;
+    let (clients, resources) = connection.discover().await?;
     let catalogue = Catalogue::new(&clients, &resources);
     let guid = args.guid.trim();
     let Some(decoded) = catalogue.get(guid).await? else {

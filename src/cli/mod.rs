@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
-use vodesk::aws::discovery::StackOverrides;
+use vodesk::aws::discovery::{StackOverrides, VodResources, discover};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,6 +84,13 @@ impl ConnectionArgs {
 
     pub(crate) async fn clients(&self) -> anyhow::Result<AwsClients> {
         Ok(AwsClients::connect(&self.settings()).await?)
+    }
+
+    /// The clients and the deployment these flags name (the stack, with the override flags on top).
+    pub(crate) async fn discover(&self) -> anyhow::Result<(AwsClients, VodResources)> {
+        let clients = self.clients().await?;
+        let resources = discover(&clients, self.stack.as_deref(), &self.overrides()).await?;
+        Ok((clients, resources))
     }
 }
 

@@ -2,7 +2,7 @@
 //! solution in a region).
 
 use clap::Args;
-use vodesk::aws::discovery::{Origin, VodResources, discover, find_solution_stacks};
+use vodesk::aws::discovery::{Origin, VodResources, find_solution_stacks};
 use vodesk::contract::stack::WorkflowTrigger;
 
 use super::ConnectionArgs;
@@ -22,13 +22,7 @@ pub(super) struct StacksArgs {
 }
 
 pub(super) async fn run_stack(connection: &ConnectionArgs, args: &StackArgs) -> anyhow::Result<()> {
-    let clients = connection.clients().await?;
-    let resources = discover(
-        &clients,
-        connection.stack.as_deref(),
-        &connection.overrides(),
-    )
-    .await?;
+    let (_clients, resources) = connection.discover().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&resources)?);
     } else {

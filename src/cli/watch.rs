@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 use serde_json::{Value, json};
 use tokio::signal::unix::{SignalKind, signal};
-use vodesk::aws::discovery::discover;
 use vodesk::aws::monitor::{
     self, EXPIRY_ENV, JobUpdate, Mode, MonitorConfig, MonitorEvent, POLL_INTERVAL_ENV, StopReport,
 };
@@ -32,13 +31,7 @@ pub(super) struct WatchArgs {
 }
 
 pub(super) async fn run_watch(connection: &ConnectionArgs, args: &WatchArgs) -> anyhow::Result<()> {
-    let clients = connection.clients().await?;
-    let resources = discover(
-        &clients,
-        connection.stack.as_deref(),
-        &connection.overrides(),
-    )
-    .await?;
+    let (clients, resources) = connection.discover().await?;
     let mut config = match args.queue_expiry_seconds {
         Some(seconds) => MonitorConfig::with_expiry(Duration::from_secs(seconds)),
         None => MonitorConfig::default(),

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::discover;
 use vodesk::aws::upload::journal::{Journal, UploadRecord};
-use vodesk::aws::upload::naming::{self, KeyTemplate};
+use vodesk::aws::upload::naming::{self, DEFAULT_KEY_TEMPLATE, KeyTemplate};
 use vodesk::aws::upload::plan;
 use vodesk::aws::upload::prepare::{self, PrepareError, PrepareOptions, prepare_uploads};
 use vodesk::aws::upload::select::{is_video_extension, select_files};
@@ -44,7 +44,7 @@ pub(super) struct UploadArgs {
     #[arg(long, value_name = "KEY", conflicts_with = "key_template")]
     key: Option<String>,
     /// Key layout: {uuid} {name} {stem} {ext} {original} {date} {yyyy} {mm} {dd}
-    #[arg(long, value_name = "TEMPLATE", default_value = "uploads/{uuid}/{name}")]
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_KEY_TEMPLATE)]
     key_template: String,
     /// Upload even when the key's extension will not start a workflow
     #[arg(long)]
@@ -122,7 +122,7 @@ pub(super) struct PresignArgs {
     /// Exact object key instead of one made from NAME and --key-template
     #[arg(long, value_name = "KEY", conflicts_with = "key_template")]
     key: Option<String>,
-    #[arg(long, value_name = "TEMPLATE", default_value = "uploads/{uuid}/{name}")]
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_KEY_TEMPLATE)]
     key_template: String,
     /// Sign even when the key's extension will not start a workflow
     #[arg(long)]

@@ -9,5 +9,6 @@ pub mod aws;
 pub mod contract;
 pub mod jobs;
 pub mod local_stack;
+pub mod logs;
 pub mod time;
 pub mod units;

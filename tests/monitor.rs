@@ -1160,11 +1160,19 @@ fn vodesk_with_secrets(endpoint: &str, data: &std::path::Path) -> std::process::
     cmd
 }
 
-/// What must never be printed: the secret key, the session token, or a request signature.
+/// What must never be printed: the secret key, the session token, or a request signature (a
+/// `Signature=` with its hex value; a redacted `X-Amz-Signature=[redacted]` is fine).
 fn leaks(text: &str) -> Vec<&'static str> {
-    [SECRET_KEY, SESSION_TOKEN, "Signature="]
+    let signed = text.match_indices("Signature=").any(|(at, name)| {
+        text[at + name.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_hexdigit())
+    });
+    [SECRET_KEY, SESSION_TOKEN]
         .into_iter()
         .filter(|secret| text.contains(secret))
+        .chain(signed.then_some("Signature="))
         .collect()
 }
 

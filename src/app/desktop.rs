@@ -26,6 +26,8 @@ pub trait Desktop {
     fn open_in_player(&mut self, url: &str) -> Result<String, String>;
     /// Shows a desktop notification; failures (no notification service) are silent.
     fn notify(&mut self, title: &str, body: &str);
+    /// Opens a folder of vodesk's own (the logs) in the file manager, or says why it could not.
+    fn open_folder(&mut self, folder: &std::path::Path) -> Result<(), String>;
 }
 
 /// The real desktop: rfd's dialog on a thread, players started as child processes.
@@ -131,6 +133,26 @@ impl Desktop for NativeDesktop {
         if let Err(err) = spawned {
             tracing::debug!("desktop notification skipped: its thread did not start: {err}");
         }
+    }
+
+    fn open_folder(&mut self, folder: &std::path::Path) -> Result<(), String> {
+        // A path vodesk made itself (never from a record), so no check beyond being a folder.
+        if !folder.is_dir() {
+            return Err(format!("{} does not exist yet", folder.display()));
+        }
+        std::process::Command::new("xdg-open")
+            .arg(folder)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|err| {
+                format!(
+                    "the file manager could not be started (xdg-open: {err}); the logs are in {}",
+                    folder.display()
+                )
+            })
     }
 
     fn open_in_player(&mut self, url: &str) -> Result<String, String> {

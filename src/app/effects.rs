@@ -33,6 +33,8 @@ pub enum Effect {
     OpenUrl(SafeUrl),
     /// Hand a checked link to a media player (after `--`).
     OpenInPlayer(SafeUrl),
+    /// Show one of vodesk's own folders (the logs) in the file manager.
+    OpenFolder(std::path::PathBuf),
     /// A signal asked to quit: the window closes, which drops the engine, which removes the queue.
     CloseWindow,
 }
@@ -85,6 +87,12 @@ pub fn run(state: &mut AppState, window: &mut Window<'_>, effects: Vec<Effect>) 
                     Err(reason) => format!("Could not open a player: {reason}"),
                 };
                 queue.extend(state.apply(Event::Notice { message }));
+            }
+            Effect::OpenFolder(folder) => {
+                if let Err(reason) = window.desktop.open_folder(&folder) {
+                    let message = format!("Could not open the folder: {reason}");
+                    queue.extend(state.apply(Event::Notice { message }));
+                }
             }
             Effect::CloseWindow => window.ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::aws::discovery::{StackOverrides, VodResources, discover};
+use vodesk::logs::Verbosity;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,9 +28,13 @@ use vodesk::aws::discovery::{StackOverrides, VodResources, discover};
 struct Cli {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// Log more detail to stderr (-v: debug, -vv: trace). RUST_LOG overrides it.
+    /// Log more detail to stderr (-v: debug, -vv: trace). RUST_LOG overrides it. The log file (see
+    /// `VODESK_LOG_DIR`) always has vodesk's debug lines
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -146,7 +151,14 @@ pub(crate) fn run() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.verbose);
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, 1) => Verbosity::Verbose,
+        (false, _) => Verbosity::Trace,
+    };
+    // Held to the end: the log file's writer flushes what is queued when it is dropped.
+    let _logs = vodesk::logs::init(verbosity);
     let result = match cli.command {
         None | Some(Command::Gui) => {
             vodesk::app::run(cli.connection_settings_for_app()).map_err(anyhow::Error::from)
@@ -210,27 +222,4 @@ fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<
         .enable_all()
         .build()?;
     runtime.block_on(future)
-}
-
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        // winit warns about harmless X11 details (XSETTINGS, screen size) on every start.
-        0 => "warn,winit=error",
-        1 => "vodesk=debug,info",
-        _ => "vodesk=trace,debug",
-    };
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // The SDK's signer traces each canonical request, and a presigned one carries the session token in
-    // its query string: never logged, whatever RUST_LOG asks (it logs nothing else).
-    if let Ok(signer) = "aws_sigv4=off".parse() {
-        filter = filter.add_directive(signer);
-    }
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    if installed.is_err() {
-        // A global subscriber is already installed (set once per process): logs go to that one.
-    }
 }

@@ -34,6 +34,10 @@ impl Desktop for FakeDesktop {
         Ok("a test player".into())
     }
 
+    fn open_folder(&mut self, _folder: &std::path::Path) -> Result<(), String> {
+        Ok(())
+    }
+
     fn notify(&mut self, title: &str, _body: &str) {
         if let Ok(mut list) = self.notifications.lock() {
             list.push(title.to_owned());

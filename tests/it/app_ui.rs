@@ -98,6 +98,7 @@ impl eframe::App for Window {
 #[derive(Default)]
 struct FakeDesktop {
     played: Vec<String>,
+    folders: Vec<PathBuf>,
 }
 
 impl Desktop for FakeDesktop {
@@ -113,6 +114,24 @@ impl Desktop for FakeDesktop {
     }
 
     fn notify(&mut self, _title: &str, _body: &str) {}
+
+    fn open_folder(&mut self, folder: &std::path::Path) -> Result<(), String> {
+        self.folders.push(folder.to_owned());
+        Ok(())
+    }
+}
+
+/// ⚙ → Open log folder shows the folder the log file is written to.
+#[test]
+fn the_settings_menu_opens_the_log_folder() {
+    let mut harness = harness(AppState::default());
+    harness.run_steps(2);
+    harness.get_by_label("⚙").click();
+    harness.run_steps(2);
+    harness.get_by_label("Open log folder").click();
+    harness.run_steps(2);
+    let expected = vodesk::logs::log_dir().expect("a home folder");
+    assert_eq!(harness.state().desktop.folders, vec![expected]);
 }
 
 /// Frames enough for the table's auto-sized columns to settle. A fixed count, not `run()`: the

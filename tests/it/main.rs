@@ -19,6 +19,7 @@ mod jobs_cli;
 mod local_cdn;
 mod local_pipeline;
 mod local_stack;
+mod logs;
 mod soak;
 mod strict_s3_harness;
 mod thumbnails;

@@ -42,6 +42,8 @@ pub enum UiAction {
     DismissRefusals,
     /// Forgets the notices shown so far.
     ClearNotices,
+    /// ⚙ → Open log folder.
+    OpenLogFolder,
     /// The table's end is in view (or Retry was clicked): read older jobs if allowed.
     LoadOlderJobs,
     /// A thumbnail the window wants drawn (fetched once; the window keeps the texture).

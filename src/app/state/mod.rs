@@ -287,6 +287,10 @@ impl AppState {
             UiAction::ClearFinishedUploads => self.uploads.clear_finished(&self.jobs),
             UiAction::DismissRefusals => self.uploads.dismiss_refusals(),
             UiAction::ClearNotices => self.notices.clear(),
+            UiAction::OpenLogFolder => match crate::logs::log_dir() {
+                Some(folder) => self.effects.push(Effect::OpenFolder(folder)),
+                None => self.notice("There is no log folder: no home folder was found.".into()),
+            },
             UiAction::LoadOlderJobs => {
                 if self.begin_loading_older() {
                     return vec![Command::LoadMoreJobs];

@@ -130,6 +130,10 @@ fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
                 {
                     out.actions.push(UiAction::SetNotifications(enabled));
                 }
+                if ui.button("Open log folder").clicked() {
+                    out.actions.push(UiAction::OpenLogFolder);
+                    ui.close();
+                }
             })
             .response
             .on_hover_text("Settings");

@@ -61,6 +61,8 @@ pub(crate) async fn run_presign(
             )
         })?;
     let url = request.uri().to_owned();
+    // The log keeps which URL was handed out; its signature and token are redacted there (`logs`).
+    tracing::debug!("presigned a PUT to s3://{}/{key}: {url}", dest.bucket);
     let local_name = std::path::Path::new(&args.name)
         .file_name()
         .map_or(args.name.clone(), |n| n.to_string_lossy().into_owned());

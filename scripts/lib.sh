@@ -144,3 +144,30 @@ ensure_bench_tools() {
     fi
     export VODESK_RELEASE_BIN="$VODESK_ROOT/target/release/vodesk"
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# The Debian package (scripts/package, scripts/test-package).
+
+# Pinned: the [package.metadata.deb] keys in Cargo.toml are checked against this version.
+VODESK_CARGO_DEB_VERSION="3.8.0"
+
+# What scripts/package and scripts/test-package need: cargo-deb (pinned, into .tools/, built only when it
+# is missing or another version), rsvg-convert (librsvg2-bin) to render the icons, dpkg-dev (cargo-deb's
+# `$auto` Depends come from dpkg-shlibdeps), and the validators of the installed files
+# (desktop-file-validate from desktop-file-utils, appstreamcli from appstream). Exports VODESK_CARGO_DEB.
+ensure_package_tools() {
+    ensure_apt librsvg2-bin desktop-file-utils appstream dpkg-dev
+    local bin="$VODESK_TOOLS/bin/cargo-deb"
+    if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "cargo-deb $VODESK_CARGO_DEB_VERSION" ]; then
+        export VODESK_CARGO_DEB="$bin"
+        return 0
+    fi
+    say "Installing cargo-deb $VODESK_CARGO_DEB_VERSION into .tools/ (about a minute)"
+    mkdir -p "$VODESK_TOOLS"
+    local log="$VODESK_TOOLS/install-cargo-deb.log"
+    # --force: replaces another version in place; the log is shown only if the build fails.
+    cargo install cargo-deb --version "$VODESK_CARGO_DEB_VERSION" --locked --force \
+        --root "$VODESK_TOOLS" >"$log" 2>&1 \
+        || { tail -n 30 "$log" >&2; die "could not install cargo-deb $VODESK_CARGO_DEB_VERSION (log: $log)"; }
+    export VODESK_CARGO_DEB="$bin"
+}

@@ -6,7 +6,9 @@
 
 pub mod app;
 pub mod aws;
+pub mod connections;
 pub mod contract;
+pub mod doctor;
 pub mod jobs;
 pub mod local_stack;
 pub mod logs;

@@ -16,6 +16,7 @@ pub mod thumbnails;
 pub(crate) mod upload_queue;
 pub mod views;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -29,6 +30,7 @@ use desktop::{Desktop, NativeDesktop};
 use state::{AppState, ConnectionState, DetailsAction, UiAction};
 use thumbnails::{ThumbSize, ThumbnailBook};
 use views::connect::ConnectForm;
+use views::saved_connections::SavedConnections;
 use views::{FrameOutput, ViewContext};
 
 /// How often the window looks again at unfinished jobs, for warnings that come with time alone.
@@ -38,12 +40,15 @@ const MAX_TEXTURES: usize = 600;
 /// Where the remembered settings are stored in eframe's storage.
 const SETTINGS_KEY: &str = "vodesk-settings";
 
-/// What the app was started with (the CLI's connection flags).
+/// What the app was started with (the CLI's connection flags, and files to upload).
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
     pub connection: ConnectionSettings,
     pub stack: Option<String>,
     pub overrides: StackOverrides,
+    /// Files and folders given on the command line (the desktop entry's `%F`: videos opened with
+    /// vodesk or dropped on its launcher), uploaded once a deployment is connected.
+    pub files: Vec<PathBuf>,
 }
 
 /// Remembered across runs.
@@ -150,6 +155,10 @@ pub struct VodeskApp {
     saved: Option<Settings>,
     /// What the remembered settings ask for at start (a connection), applied in the first frame.
     startup: Option<UiAction>,
+    /// Files from the command line, waiting for the first connection.
+    launch_files: Vec<PathBuf>,
+    /// The named connections of connections.toml (shared with the CLI's `--connection`).
+    saved_connections: SavedConnections,
 }
 
 impl VodeskApp {
@@ -158,6 +167,12 @@ impl VodeskApp {
     #[cfg(feature = "test-hooks")]
     pub fn for_test(engine: Engine, desktop: Box<dyn Desktop>) -> Self {
         Self::new(engine, Launch::default(), Settings::default(), desktop)
+    }
+
+    /// The app with default settings started as `vodesk [flags] [files]` would be.
+    #[cfg(feature = "test-hooks")]
+    pub fn for_test_launched(engine: Engine, desktop: Box<dyn Desktop>, launch: Launch) -> Self {
+        Self::new(engine, launch, Settings::default(), desktop)
     }
 
     pub fn state(&self) -> &AppState {
@@ -183,6 +198,8 @@ impl VodeskApp {
             profiles: list_profiles(),
             saved: None,
             startup: None,
+            launch_files: launch.files,
+            saved_connections: SavedConnections::load(),
         };
         if launch.stack.is_some() || launch.overrides.source_bucket.is_some() {
             // Flags on the command line win over the remembered connection.
@@ -266,6 +283,18 @@ impl VodeskApp {
 /// no thumbnails are fetched and the connect form starts empty.
 #[cfg(feature = "test-hooks")]
 pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -> FrameOutput {
+    draw_for_test_with_saved(ui, state, now, &mut SavedConnections::default())
+}
+
+/// [`draw_for_test`] with the saved connections of a test's own file; "Save connection" writes it
+/// and says so in a notice, as the app does.
+#[cfg(feature = "test-hooks")]
+pub fn draw_for_test_with_saved(
+    ui: &mut egui::Ui,
+    state: &mut AppState,
+    now: SystemTime,
+    saved: &mut SavedConnections,
+) -> FrameOutput {
     let mut thumbs = ThumbnailBook::new(MAX_TEXTURES);
     // The connect form lives between frames (in egui's memory here, in the app itself otherwise).
     let form_id = egui::Id::unique("vodesk-test-connect-form");
@@ -273,17 +302,24 @@ pub fn draw_for_test(ui: &mut egui::Ui, state: &mut AppState, now: SystemTime) -
         .ctx()
         .data_mut(|d| d.get_temp(form_id))
         .unwrap_or_default();
-    let out = views::main_window(
+    let mut out = views::main_window(
         ui,
         state,
         ViewContext {
             thumbs: &mut thumbs,
             form: &mut form,
             profiles: &[],
+            saved,
+            waiting_files: 0,
             now,
         },
     );
     ui.ctx().data_mut(|d| d.insert_temp(form_id, form));
+    if let Some(request) = out.save_connection.take() {
+        let message = saved.save(&request);
+        let effects = state.apply(Event::Notice { message });
+        debug_assert!(effects.is_empty(), "a notice asks for nothing");
+    }
     out
 }
 
@@ -299,6 +335,12 @@ impl eframe::App for VodeskApp {
         let picked = self.desktop.picked();
         if !picked.is_empty() {
             self.apply(ctx, UiAction::AddFiles(picked));
+        }
+        if !self.launch_files.is_empty()
+            && matches!(self.state.connection(), ConnectionState::Connected(_))
+        {
+            let files = std::mem::take(&mut self.launch_files);
+            self.apply(ctx, UiAction::AddFiles(files));
         }
         // The "no workflow started" and "stalled" warnings appear with time alone, without an
         // event to wake the window: look again now and then while a job is unfinished.
@@ -322,9 +364,15 @@ impl eframe::App for VodeskApp {
                 thumbs: &mut self.thumbs,
                 form: &mut self.form,
                 profiles: &self.profiles,
+                saved: &self.saved_connections,
+                waiting_files: self.launch_files.len(),
                 now: SystemTime::now(),
             },
         );
+        if let Some(request) = out.save_connection.take() {
+            let message = self.saved_connections.save(&request);
+            self.apply(&ctx, Event::Notice { message });
+        }
         self.shortcuts(&ctx, &mut out);
         for (url, size) in self.thumbs.take_requests() {
             out.actions.push(UiAction::FetchThumbnail {

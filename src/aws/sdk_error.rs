@@ -2,12 +2,13 @@
 //! typed [`Failure`] (with the coarser [`Disposition`] the uploader acts on) read from the error's
 //! types, service code, status and headers, never from its text. None of it carries credentials.
 
+use crate::contract::terminal::one_line;
 use std::error::Error;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::error::{CredentialsError, TokenError};
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{ConnectorError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ConnectorError, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 
 /// One line: the service's code and message when there is one, else the whole error chain.
@@ -18,12 +19,24 @@ where
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
-        _ => one_line(&DisplayErrorContext(err).to_string()),
+        _ => error_chain(err),
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Each error of the chain in words, outermost first, without the debug dump of the SDK's own
+/// context (which would show a person `DispatchFailure(ConnectorError { … })`); a message already
+/// said by the one before it is not repeated.
+fn error_chain(err: &dyn Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&dyn Error> = Some(err);
+    while let Some(error) = current {
+        let text = one_line(&error.to_string());
+        if !text.is_empty() && !parts.last().is_some_and(|before| before.contains(&text)) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
 }
 
 /// Why a request failed, as finely as its fix needs: unlike [`Disposition`], it tells an expired
@@ -350,6 +363,20 @@ mod tests {
         let err = dispatch(CredentialsError::provider_timed_out(Duration::from_secs(5)));
         assert_eq!(failure(&err), Failure::Transient);
         assert_eq!(credentials_fix(failure(&err), None), None);
+    }
+
+    #[test]
+    fn a_dispatch_failure_reads_as_its_causes_without_debug_dumps() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        let text = describe(&dispatch(refused));
+        assert!(text.contains("Connection refused (os error 111)"), "{text}");
+        assert!(
+            !text.contains("DispatchFailure") && !text.contains('{'),
+            "{text}"
+        );
     }
 
     #[test]

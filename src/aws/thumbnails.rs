@@ -7,6 +7,7 @@
 //! results. No UI types here: the engine's runtime calls [`ThumbnailFetcher::load`] and hands the
 //! pixels to the window.
 
+use crate::contract::terminal::one_line;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -408,10 +409,6 @@ fn image_error(bytes: &[u8], format: ImageFormat, e: ImageError) -> ThumbnailErr
         ImageError::Unsupported(_) => ThumbnailError::NotAnImage,
         other => ThumbnailError::Corrupt(one_line(&other.to_string())),
     }
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The size that fits `width × height` into a `max_edge` square, keeping the aspect ratio, never

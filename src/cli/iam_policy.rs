@@ -3,7 +3,7 @@
 
 use clap::Args;
 use vodesk::aws::iam_policy::{PolicyOptions, policy};
-use vodesk::aws::upload::naming::DEFAULT_KEY_TEMPLATE;
+use vodesk::aws::upload::naming::KeyTemplate;
 
 use super::ConnectionArgs;
 
@@ -15,9 +15,13 @@ pub(super) struct IamPolicyArgs {
     /// No live monitor queue: the table is polled instead (no SNS or SQS actions)
     #[arg(long)]
     no_monitor: bool,
-    /// The key prefix uploads go under (default: the fixed start of the default key template)
-    #[arg(long, value_name = "PREFIX")]
+    /// The key prefix uploads go under (default: the fixed start of the key template)
+    #[arg(long, value_name = "PREFIX", conflicts_with = "key_template")]
     key_prefix: Option<String>,
+    /// The key template the users upload with (`vodesk upload --key-template`): its fixed start is
+    /// the prefix the policy allows
+    #[arg(long, value_name = "TEMPLATE")]
+    key_template: Option<KeyTemplate>,
 }
 
 pub(super) async fn run_iam_policy(
@@ -26,10 +30,10 @@ pub(super) async fn run_iam_policy(
 ) -> anyhow::Result<()> {
     let (_clients, resources) = connection.discover().await?;
     let key_prefix = args.key_prefix.clone().unwrap_or_else(|| {
-        DEFAULT_KEY_TEMPLATE
-            .split('{')
-            .next()
+        args.key_template
+            .clone()
             .unwrap_or_default()
+            .fixed_prefix()
             .to_owned()
     });
     let document = policy(

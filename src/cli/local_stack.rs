@@ -1,9 +1,15 @@
 //! `vodesk local-stack`: runs a complete local Video on Demand stack in the foreground (emulator, v6 stack,
 //! ffmpeg pipeline, loopback CloudFront), prints the settings other tools need and one line per workflow
-//! step, and stops everything on Ctrl-C or SIGTERM.
+//! step, and stops everything on Ctrl-C or SIGTERM. On first use it installs the emulator, showing the
+//! install's progress on stderr; `--install-emulator` only (re)installs it.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use vodesk::contract::terminal::for_terminal;
+use vodesk::local_stack::emulator_install::{InstallProgress, ProgressSink, reinstall};
 use vodesk::local_stack::pipeline::PipelineEvent;
 use vodesk::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
 
@@ -28,12 +34,27 @@ pub(super) struct LocalStackArgs {
     /// `export` lines; the other messages then go to stderr
     #[arg(long)]
     json: bool,
+    /// Install the local AWS emulator (the pinned moto server) into your data folder again, then
+    /// exit; without it, local-stack installs the emulator by itself on first use
+    #[arg(long)]
+    install_emulator: bool,
 }
 
 pub(super) async fn run_local_stack(
     connection: &ConnectionArgs,
     args: &LocalStackArgs,
 ) -> anyhow::Result<()> {
+    if args.install_emulator {
+        let display = InstallDisplay::new();
+        let sink = display.sink();
+        let python =
+            tokio::task::spawn_blocking(move || reinstall(&mut |step| sink.report(step))).await??;
+        eprintln!(
+            "# The local AWS emulator is installed: {}",
+            python.display()
+        );
+        return Ok(());
+    }
     // The global connection flags point at an existing deployment; this command makes its own.
     if connection.endpoint_url.is_some()
         || connection.profile.is_some()
@@ -56,6 +77,7 @@ pub(super) async fn run_local_stack(
         port: args.port,
         stack_name,
         python: None,
+        install_progress: Some(InstallDisplay::new().sink()),
         cdn_port: args.cdn_port,
         groups: if args.hls_only {
             OutputGroups::HlsOnly
@@ -115,6 +137,63 @@ pub(super) async fn run_local_stack(
         "# Stopped the local stack; the emulator at {endpoint} is shut down and everything in it is gone."
     ));
     Ok(())
+}
+
+/// Shows the emulator's install on stderr: a bar on a terminal, else one line per step (for logs and
+/// scripts). Nothing is shown when no install happens.
+#[derive(Debug, Clone)]
+struct InstallDisplay {
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+    terminal: bool,
+}
+
+impl InstallDisplay {
+    fn new() -> Self {
+        Self {
+            bar: Arc::default(),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn sink(&self) -> ProgressSink {
+        let display = self.clone();
+        ProgressSink::new(move |step| display.show(step))
+    }
+
+    fn show(&self, step: InstallProgress) {
+        if let InstallProgress::CreatingEnvironment { target } = &step {
+            eprintln!(
+                "# Installing the local AWS emulator (moto, pinned) into {} — first use only, usually under a minute, needs the network.",
+                target.display()
+            );
+        }
+        if !self.terminal {
+            eprintln!("# emulator install: {step}");
+            return;
+        }
+        // A poisoned lock only means another report panicked: the bar is still usable.
+        let mut slot = self
+            .bar
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let InstallProgress::Done { .. } = step {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+            eprintln!("# {step}");
+            return;
+        }
+        let bar = slot.get_or_insert_with(|| {
+            let bar = ProgressBar::new(1000);
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {elapsed:>4} {wide_msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        bar.set_position((step.fraction() * 1000.0) as u64);
+        bar.set_message(step.to_string());
+    }
 }
 
 /// One log line per workflow step.

@@ -1,7 +1,10 @@
 //! Command-line interface: global connection flags, the subcommands, and how errors become exit codes
 //! (2 for invalid input or usage, 1 for everything else). The binary's edge: `anyhow` lives here.
 
+mod completions;
+mod connections;
 mod decode;
+mod doctor;
 mod iam_policy;
 mod jobs;
 mod local_stack;
@@ -10,6 +13,7 @@ mod upload;
 mod watch;
 
 use std::process::ExitCode;
+use vodesk::contract::terminal::one_line;
 
 use clap::{Args, Parser, Subcommand};
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
@@ -23,7 +27,8 @@ use vodesk::logs::Verbosity;
     about = "Upload videos to a Video on Demand on AWS deployment and watch them encode",
     long_about = "Upload videos to a Video on Demand on AWS deployment and watch them encode.\n\n\
         Without a command, vodesk opens the desktop app. The connection flags work for every command; \
-        the standard AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL variables are honoured too."
+        the standard AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL variables are honoured too. \
+        Files given without a command are uploaded by the app once it is connected."
 )]
 struct Cli {
     #[command(flatten)]
@@ -37,11 +42,18 @@ struct Cli {
     quiet: bool,
     #[command(subcommand)]
     command: Option<Command>,
+    /// Videos or folders for the app to upload once connected (what the desktop launcher passes)
+    #[arg(value_name = "FILE")]
+    files: Vec<std::path::PathBuf>,
 }
 
 /// How to reach the deployment. Each override wins over what the stack's outputs say.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ConnectionArgs {
+    /// A connection saved in connections.toml (`vodesk connections` lists them); the flags and the
+    /// AWS_* variables given as well win over what it says
+    #[arg(long, global = true, env = "VODESK_CONNECTION", value_name = "NAME")]
+    pub connection: Option<String>,
     /// AWS profile from ~/.aws/config (SSO profiles included)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
@@ -69,6 +81,49 @@ pub(crate) struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
+    /// These flags as a saved connection's fields.
+    pub(crate) fn as_saved(&self) -> vodesk::connections::Connection {
+        vodesk::connections::Connection {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            stack: self.stack.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            source_bucket: self.source_bucket.clone(),
+            table: self.table.clone(),
+            topic_arn: self.topic_arn.clone(),
+            cloudfront_domain: self.cloudfront_domain.clone(),
+        }
+    }
+
+    /// The settings to connect with: the named connection (`--connection`, else the file's
+    /// default) under these flags and the environment (flags > env > file). Without a file, or a
+    /// name, the flags as they are.
+    pub(crate) fn resolved(&self) -> anyhow::Result<Self> {
+        let path = vodesk::connections::file_path().map_err(usage_error)?;
+        let file = vodesk::connections::ConnectionsFile::load(&path).map_err(usage_error)?;
+        let Some(name) = self.connection.clone().or(file.default.clone()) else {
+            return Ok(self.clone());
+        };
+        let saved = file.get(&name, &path).map_err(usage_error)?.clone();
+        let layers = vodesk::connections::Layers {
+            flags: self.as_saved(),
+            env: vodesk::connections::Layers::env_from(|var| std::env::var(var).ok()),
+            file: Some(saved),
+        };
+        let merged = layers.resolve();
+        Ok(Self {
+            connection: Some(name),
+            profile: merged.profile,
+            region: merged.region,
+            endpoint_url: merged.endpoint_url,
+            stack: merged.stack,
+            source_bucket: merged.source_bucket,
+            table: merged.table,
+            topic_arn: merged.topic_arn,
+            cloudfront_domain: merged.cloudfront_domain,
+        })
+    }
+
     pub(crate) fn settings(&self) -> ConnectionSettings {
         ConnectionSettings {
             profile: self.profile.clone(),
@@ -130,6 +185,16 @@ enum Command {
     /// Run the whole solution on this machine (emulator, ffmpeg pipeline, local CloudFront; named by
     /// --stack, default vod-local) until Ctrl-C
     LocalStack(local_stack::LocalStackArgs),
+    /// Check the setup: credentials, region, the stack and each resource, every permission vodesk
+    /// needs, the clock, the local stack's tools, the journal and cache folders. Exit code 0 when all pass
+    Doctor(doctor::DoctorArgs),
+    /// List, save and remove named connections (connections.toml in the config folder)
+    Connections(connections::ConnectionsArgs),
+    /// Print the completion script for a shell (e.g. `vodesk completions bash > /etc/bash_completion.d/vodesk`)
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages into a folder (used by the package build)
+    #[command(hide = true)]
+    Man(completions::ManArgs),
 }
 
 /// An error whose exit code is not the default 1.
@@ -159,7 +224,42 @@ pub(crate) fn run() -> ExitCode {
     };
     // Held to the end: the log file's writer flushes what is queued when it is dropped.
     let _logs = vodesk::logs::init(verbosity);
-    let result = match cli.command {
+    let result = run_command(cli);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = err.downcast_ref::<ExitError>().map_or(1, |e| e.code);
+            eprintln!("vodesk: {}", one_line(&format!("{err:#}")));
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<()> {
+    // Commands that reach a deployment use the named connection under the flags; the local stack
+    // (which refuses connection flags), decoding and the connections file itself take them as typed.
+    let connection = match &cli.command {
+        Some(
+            Command::LocalStack(_)
+            | Command::Decode(_)
+            | Command::Connections(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Uploads(_)
+            | Command::Resume(_)
+            | Command::Cancel(_),
+        ) => cli.connection.clone(),
+        _ => cli.connection.resolved()?,
+    };
+    // A mistyped command would otherwise open the window with a "file" that is not there.
+    if let Some(missing) = cli.files.iter().find(|file| !file.exists()) {
+        return Err(usage_error(format!(
+            "{}: no such file or folder, and not a command (`vodesk --help` lists them)",
+            missing.display()
+        )));
+    }
+    let cli = Cli { connection, ..cli };
+    match cli.command {
         None | Some(Command::Gui) => {
             vodesk::app::run(cli.connection_settings_for_app()).map_err(anyhow::Error::from)
         }
@@ -180,15 +280,20 @@ pub(crate) fn run() -> ExitCode {
         Some(Command::LocalStack(args)) => {
             block_on(local_stack::run_local_stack(&cli.connection, &args))
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            let code = err.downcast_ref::<ExitError>().map_or(1, |e| e.code);
-            eprintln!("vodesk: {}", one_line(&format!("{err:#}")));
-            ExitCode::from(code)
-        }
+        Some(Command::Doctor(args)) => block_on(doctor::run_doctor(&cli.connection, &args)),
+        Some(Command::Completions(args)) => completions::run_completions(&args),
+        Some(Command::Man(args)) => completions::run_man(&args),
+        Some(Command::Connections(args)) => connections::run_connections(&cli.connection, &args),
     }
+}
+
+/// A problem with what the user wrote (a flag, the connections file): exit code 2.
+pub(crate) fn usage_error(err: impl std::fmt::Display) -> anyhow::Error {
+    ExitError {
+        code: 2,
+        message: err.to_string(),
+    }
+    .into()
 }
 
 impl Cli {
@@ -197,16 +302,9 @@ impl Cli {
             connection: self.connection.settings(),
             stack: self.connection.stack.clone(),
             overrides: self.connection.overrides(),
+            files: self.files.clone(),
         }
     }
-}
-
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs blocking work (the SQLite journal, the file system) on a blocking thread, never on the

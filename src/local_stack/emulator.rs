@@ -1,13 +1,18 @@
-//! The local AWS emulator: the pinned moto server from the repository's virtualenv, started on a free
-//! loopback port. Tests and `vodesk local-stack` run against it. The launcher script is embedded in the
-//! binary; the emulator stops when this handle is dropped or when its parent process dies. The Python
-//! that runs it is looked for only where the user said or where vodesk installs it ([`find_python`]).
+//! The local AWS emulator: the pinned moto server, started on a free loopback port. Tests and
+//! `vodesk local-stack` run against it. The launcher script is embedded in the binary; the emulator stops
+//! when this handle is dropped or when its parent process dies. The Python that runs it is looked for
+//! only where the user said or where vodesk installs it ([`find_python`]); an installed vodesk installs
+//! it on first use ([`emulator_install`](super::emulator_install)).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use super::emulator_install::{
+    INSTALL_COMMAND, InstallError, is_current, per_user_venv, venv_python,
+};
 
 /// The launcher run by the virtualenv's Python (`emulator.py` beside this file).
 const LAUNCHER: &str = include_str!("emulator.py");
@@ -19,20 +24,28 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error(
-        "the local AWS emulator (moto) is not installed: looked for {}; run `scripts/install-emulator` in the vodesk checkout, or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed",
+        "the local AWS emulator (moto) is not installed: looked for {}; vodesk installs it into your data folder on first use of `vodesk local-stack` or the app's Local demo stack (or now: `{INSTALL_COMMAND}`), or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed",
         list_paths(.looked)
     )]
     NotInstalled { looked: Vec<PathBuf> },
     #[error(
-        "{PYTHON_ENV} names {}, which is not a file: point it at a Python that has moto[server,cloudformation] installed, or unset it to use the one `scripts/install-emulator` installs",
+        "the local AWS emulator in {} was installed by another version of vodesk (its pinned packages changed): vodesk reinstalls it on the next use of `vodesk local-stack` or the app's Local demo stack (or now: `{INSTALL_COMMAND}`)",
+        .0.display()
+    )]
+    Outdated(PathBuf),
+    #[error(
+        "{PYTHON_ENV} names {}, which is not a file: point it at a Python that has moto[server,cloudformation] installed, or unset it to use the emulator vodesk installs on first use",
         .0.display()
     )]
     ChosenPythonMissing(PathBuf),
     #[error(
-        "{} cannot run the local AWS emulator (moto is not installed in it): run `scripts/install-emulator` in the vodesk checkout, or set {PYTHON_ENV} to a Python that has moto[server,cloudformation] installed",
-        .0.display()
+        "{} cannot run the local AWS emulator (moto is not installed in it): {}",
+        .0.display(),
+        moto_missing_fix(.0)
     )]
     MotoMissing(PathBuf),
+    #[error(transparent)]
+    Install(#[from] InstallError),
     #[error("could not start the emulator with {python}: {source}")]
     Spawn {
         python: PathBuf,
@@ -52,6 +65,20 @@ fn list_paths(paths: &[PathBuf]) -> String {
         .join(" and ")
 }
 
+/// The fix for a Python without moto, by who put it there.
+fn moto_missing_fix(python: &Path) -> String {
+    let per_user = per_user_venv().map(|venv| venv_python(&venv));
+    if per_user.is_ok_and(|p| p == python) {
+        format!("install it again with `{INSTALL_COMMAND}`")
+    } else if checkout_python().is_some_and(|p| p == python) {
+        "run `scripts/install-emulator` in the vodesk checkout".to_owned()
+    } else {
+        format!(
+            "point {PYTHON_ENV} at a Python that has moto[server,cloudformation] installed, or unset it to use the emulator vodesk installs on first use"
+        )
+    }
+}
+
 /// A running emulator. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Emulator {
@@ -63,7 +90,9 @@ pub struct Emulator {
 
 /// Finds the Python that runs the emulator, only where the user said or where vodesk installs it:
 /// `$VODESK_EMULATOR_PYTHON`, else [`install_locations`] in order. Never the current directory or a
-/// folder near the executable: a `.venv/bin/python` planted there would run as the user.
+/// folder near the executable: a `.venv/bin/python` planted there would run as the user. The per-user
+/// install counts only when complete and made for this vodesk's pins ([`is_current`]); one made for
+/// other pins is [`EmulatorError::Outdated`].
 pub fn find_python() -> Result<PathBuf, EmulatorError> {
     if let Some(path) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
@@ -73,31 +102,42 @@ pub fn find_python() -> Result<PathBuf, EmulatorError> {
             Err(EmulatorError::ChosenPythonMissing(path))
         };
     }
-    let looked = install_locations();
-    looked
-        .iter()
-        .find(|candidate| candidate.is_file())
-        .cloned()
-        .ok_or(EmulatorError::NotInstalled { looked })
+    if let Some(checkout) = checkout_python().filter(|p| p.is_file()) {
+        return Ok(checkout);
+    }
+    if let Ok(venv) = per_user_venv() {
+        if is_current(&venv) {
+            return Ok(venv_python(&venv));
+        }
+        if venv_python(&venv).is_file() {
+            return Err(EmulatorError::Outdated(venv));
+        }
+    }
+    Err(EmulatorError::NotInstalled {
+        looked: install_locations(),
+    })
 }
 
 /// Where vodesk installs the emulator, in the order they are tried: the virtualenv of the checkout
-/// this binary was built from (where `scripts/install-emulator` puts it; fixed at build time), then
-/// `<data dir>/emulator/venv/bin/python` for a per-user install.
+/// this binary was built from (where `scripts/install-emulator` puts it), only for a binary that runs
+/// from that checkout, then `<data dir>/emulator/venv/bin/python` for a per-user install.
 pub fn install_locations() -> Vec<PathBuf> {
-    let mut locations = vec![PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/.venv/bin/python"
-    ))];
-    if let Ok(data) = crate::aws::upload::journal::data_dir() {
-        locations.push(
-            data.join("emulator")
-                .join("venv")
-                .join("bin")
-                .join("python"),
-        );
+    let mut locations: Vec<PathBuf> = checkout_python().into_iter().collect();
+    if let Ok(venv) = per_user_venv() {
+        locations.push(venv_python(&venv));
     }
     locations
+}
+
+/// The checkout's `.venv/bin/python` (its path fixed at build time), for a binary inside that checkout
+/// (its `target/`). An installed binary never looks there: the build machine's path means nothing on
+/// the user's machine, and whoever can create it there would choose the Python vodesk runs.
+fn checkout_python() -> Option<PathBuf> {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::current_exe().ok()?;
+    let canonical = checkout.canonicalize().ok()?;
+    (exe.starts_with(&canonical) || exe.starts_with(checkout))
+        .then(|| checkout.join(".venv").join("bin").join("python"))
 }
 
 impl Emulator {
@@ -224,6 +264,7 @@ mod tests {
     #[test]
     fn looks_only_in_the_checkout_and_the_data_dir() {
         let locations = install_locations();
+        // This test binary runs from the checkout's target/, so the checkout's venv is listed first.
         assert_eq!(
             locations[0],
             Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
@@ -241,6 +282,19 @@ mod tests {
     }
 
     #[test]
+    fn moto_missing_names_the_fix_for_where_the_python_is() {
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        let text = EmulatorError::MotoMissing(checkout).to_string();
+        assert!(text.contains("scripts/install-emulator"), "{text}");
+        if let Ok(venv) = per_user_venv() {
+            let text = EmulatorError::MotoMissing(venv_python(&venv)).to_string();
+            assert!(text.contains(INSTALL_COMMAND), "{text}");
+        }
+        let text = EmulatorError::MotoMissing(PathBuf::from("/opt/py/bin/python")).to_string();
+        assert!(text.contains(PYTHON_ENV), "{text}");
+    }
+
+    #[test]
     fn not_installed_says_where_it_looked() {
         let error = EmulatorError::NotInstalled {
             looked: vec![
@@ -254,5 +308,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(PYTHON_ENV), "{text}");
+        assert!(text.contains("on first use"), "{text}");
+        assert!(text.contains(INSTALL_COMMAND), "{text}");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod cdn;
 pub mod emulator;
+pub mod emulator_install;
 pub(crate) mod inputs;
 pub mod pipeline;
 pub(crate) mod probe;
@@ -28,7 +29,8 @@ use serde::Serialize;
 use crate::aws::connection::{AwsClients, ConnectionError, ConnectionSettings};
 use crate::aws::discovery::{DiscoveryError, StackOverrides, VodResources, discover};
 use crate::aws::sdk_error;
-use crate::local_stack::emulator::{Emulator, EmulatorError, find_python};
+use crate::local_stack::emulator::{Emulator, EmulatorError};
+use crate::local_stack::emulator_install::{ProgressSink, find_or_install};
 use crate::local_stack::vod_template::{ProvisionError, VodStackSpec, create_vod_stack};
 use cdn::{CdnError, CdnListener, LocalCdn};
 use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
@@ -52,8 +54,11 @@ pub struct LocalStackOptions {
     /// Loopback port for the emulator; 0 picks a free one.
     pub port: u16,
     pub stack_name: String,
-    /// The Python with moto installed; `None` looks for it as [`find_python`] does.
+    /// The Python with moto installed; `None` looks for it as
+    /// [`find_python`](emulator::find_python) does, and installs it for this user when there is none.
     pub python: Option<PathBuf>,
+    /// Receives the steps of that first-use install (also logged); `None`: only logged.
+    pub install_progress: Option<ProgressSink>,
     /// Loopback port for the local "CloudFront"; 0 picks a free one.
     pub cdn_port: u16,
     /// Which output groups the pipeline writes (`--hls-only`: the v6 default templates exactly).
@@ -68,6 +73,7 @@ impl Default for LocalStackOptions {
             port: 0,
             stack_name: DEFAULT_STACK_NAME.to_owned(),
             python: None,
+            install_progress: None,
             cdn_port: 0,
             groups: OutputGroups::HlsDashMp4,
             parallel_jobs: 2,
@@ -124,7 +130,7 @@ pub enum LocalStackError {
     #[error(transparent)]
     Cdn(#[from] CdnError),
     #[error(
-        "could not {action} in the local emulator: {message}; check that the moto version matches scripts/install-emulator"
+        "could not {action} in the local emulator: {message}; the emulator may not be the pinned moto: reinstall it with `vodesk local-stack --install-emulator` (or `scripts/install-emulator` in a checkout)"
     )]
     Aws {
         action: &'static str,
@@ -155,7 +161,22 @@ impl LocalStack {
         let prober = Prober::detect()?;
         let python = match options.python {
             Some(path) => path,
-            None => find_python()?,
+            None => {
+                let sink = options.install_progress.clone();
+                // Finding it is quick; installing it (first use) runs pip, about 40 s on a fresh machine here.
+                tokio::task::spawn_blocking(move || {
+                    find_or_install(&mut |step| {
+                        tracing::info!("emulator install: {step}");
+                        if let Some(sink) = &sink {
+                            sink.report(step);
+                        }
+                    })
+                })
+                .await
+                .map_err(|e| {
+                    EmulatorError::Startup(format!("the install task did not finish: {e}"))
+                })??
+            }
         };
         let port = options.port;
         // Starting moto blocks (it waits up to a minute for the server to bind).

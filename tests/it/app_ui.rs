@@ -647,3 +647,111 @@ fn upload_record(id: i64, name: &str, size: u64) -> UploadRecord {
         commit: None,
     }
 }
+
+/// A failed connection offers "Check my setup"; clicking it asks the engine for the doctor's
+/// checklist of that connection, and the checklist shows each problem with its fix.
+#[test]
+fn a_failed_connection_offers_the_setup_check_and_shows_its_fixes() {
+    use vodesk::app::state::SetupCheck;
+    use vodesk::doctor::{Checklist, Outcome, ids};
+
+    let mut harness = harness(AppState::default());
+    harness.run_steps(SETTLE);
+    // No failure yet: nothing to check.
+    assert!(harness.query_by_label("Check my setup").is_none());
+    harness.get_by_label("Stack name").click();
+    harness.run_steps(1);
+    harness.get_by_label("Stack name").type_text("vod-prod");
+    harness.run_steps(1);
+    harness.get_by_label("Connect").click();
+    harness.run_steps(2);
+    harness.state_mut().commands.clear();
+    harness.state_mut().state.apply(Event::ConnectFailed {
+        message: "stack \"vod-prod\" was not found in region us-east-1".into(),
+    });
+    harness.run_steps(2);
+
+    harness.get_by_label("Check my setup").click();
+    harness.run_steps(2);
+    match harness.state().commands.as_slice() {
+        [Command::CheckSetup(request)] => assert_eq!(request.stack.as_deref(), Some("vod-prod")),
+        other => panic!("expected CheckSetup, got {other:?}"),
+    }
+    assert_eq!(harness.state().state.setup_check(), &SetupCheck::Running);
+    harness.get_by_label("checking your setup…");
+
+    let mut checklist = Checklist::default();
+    checklist.push(
+        ids::CREDENTIALS,
+        "Credentials",
+        Outcome::pass("environment variables (AWS_ACCESS_KEY_ID); they do not expire"),
+    );
+    checklist.push(
+        ids::STACK,
+        "Stack vod-prod",
+        Outcome::fail(
+            "no stack named \"vod-prod\" in region us-east-1",
+            "check the name, and the region: pass --region eu-west-1",
+        ),
+    );
+    checklist.push(
+        ids::SOURCE_BUCKET,
+        "Source bucket",
+        Outcome::skipped("not checked: the deployment's resources are not known"),
+    );
+    harness
+        .state_mut()
+        .state
+        .apply(Event::SetupChecked(Box::new(checklist)));
+    harness.run_steps(SETTLE);
+    harness.get_by_label_contains("Setup check: 1 passed, 0 warning(s), 1 failed, 1 not checked");
+    harness
+        .get_by_label_contains("Stack vod-prod: no stack named \"vod-prod\" in region us-east-1");
+    harness.get_by_label("Fix: check the name, and the region: pass --region eu-west-1");
+    harness.get_by_label_contains("Credentials: environment variables");
+    harness.get_by_label_contains("Source bucket: not checked");
+    // The button is offered again, to check after a fix.
+    assert!(harness.query_by_label("checking your setup…").is_none());
+    harness.get_by_label("Check my setup");
+}
+
+/// The local demo stack's first start installs the emulator: the connect screen shows each step
+/// with a progress bar, and the bar goes once the stack is ready.
+#[test]
+fn the_first_local_start_shows_the_emulator_install() {
+    use vodesk::local_stack::emulator_install::InstallProgress;
+    let mut harness = harness(AppState::default());
+    harness.run_steps(2);
+    harness.get_by_label("Local demo stack").click();
+    harness.run_steps(2);
+    assert!(matches!(
+        harness.state().commands.as_slice(),
+        [Command::StartLocalStack]
+    ));
+    let step = InstallProgress::Downloading {
+        n: 12,
+        total: 61,
+        package: "boto3".into(),
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Event::LocalStackInstalling(step.clone()));
+    harness.run_steps(2);
+    harness.get_by_label_contains(&step.to_string());
+    let request = vodesk::app::engine::ConnectRequest {
+        connection: vodesk::aws::connection::ConnectionSettings::emulator(
+            "http://127.0.0.1:1",
+            "us-east-1",
+        ),
+        stack: Some("vod-local".into()),
+        overrides: Default::default(),
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Event::LocalStackReady(request));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains(&step.to_string()).is_none());
+    assert!(harness.state().state.local_install().is_none());
+}

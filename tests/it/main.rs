@@ -5,8 +5,10 @@
 
 mod common;
 
+mod app_connections;
 mod app_e2e;
 mod app_engine;
+mod app_launch;
 mod app_ui;
 mod bench_dashboard;
 mod catalogue;
@@ -14,12 +16,15 @@ mod cli_decode;
 mod contract_examples;
 mod contract_malformed;
 mod discovery;
+mod doctor;
+mod emulator_install;
 mod iam_policy;
 mod jobs_cli;
 mod local_cdn;
 mod local_pipeline;
 mod local_stack;
 mod logs;
+mod named_connections;
 mod soak;
 mod strict_s3_harness;
 mod thumbnails;

@@ -1,12 +1,14 @@
 //! Reaching a deployment for the engine: the SDK clients, discovery of the solution's resources,
 //! the listing of deployments, and the one-line messages (with the command that fixes an expired or
 //! missing sign-in, or a wrong clock) the window shows when that fails. The fix comes from the
-//! error's typed [`Failure`], never from its text.
+//! error's typed [`Failure`], never from its text. When that is not enough, "Check my setup" runs
+//! the doctor's whole checklist on the same request ([`check_setup`]).
 
 use super::ConnectRequest;
 use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{SolutionStack, VodResources, discover, find_solution_stacks};
 use crate::aws::sdk_error::{Failure, credentials_fix};
+use crate::doctor::{Checklist, Options, Setup};
 
 /// The deployments reachable with `settings`, or why none could be listed.
 pub(super) async fn find_stacks(
@@ -31,6 +33,17 @@ pub(super) async fn connect(
         .await
         .map_err(|e| with_fix(e.to_string(), e.failure(), settings))?;
     Ok((clients, resources))
+}
+
+/// The doctor's checklist for `request`, as `vodesk doctor` checks the same flags: uploads and the
+/// live monitor included (what the window does).
+pub(super) async fn check_setup(request: &ConnectRequest) -> Checklist {
+    let setup = Setup {
+        connection: request.connection.clone(),
+        stack: request.stack.clone(),
+        overrides: request.overrides.clone(),
+    };
+    crate::doctor::check(&setup, &Options::default()).await
 }
 
 /// A failure the user fixes outside vodesk gets the command that fixes it (`aws sso login

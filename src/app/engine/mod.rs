@@ -3,7 +3,7 @@
 //! (`request_repaint`) after every event, so the UI thread never blocks and never polls in a busy loop.
 //!
 //! The engine itself runs what needs no connection (listing deployments, starting the local demo
-//! stack) and the Connect that starts a [`session`]; every other command goes, as it is, to the
+//! stack, checking a setup with the doctor) and the Connect that starts a [`session`]; every other command goes, as it is, to the
 //! connected session, which owns the monitor, the catalogue, the uploads and the thumbnails.
 
 use std::path::PathBuf;
@@ -22,6 +22,8 @@ use crate::aws::upload::events::UploadEvent;
 use crate::aws::upload::journal::UploadRecord;
 use crate::aws::upload::select::Refusal;
 use crate::contract::JobRecord;
+use crate::doctor::Checklist;
+use crate::local_stack::emulator_install::{InstallProgress, ProgressSink};
 use crate::local_stack::{LocalStack, LocalStackOptions};
 use session::Session;
 
@@ -72,6 +74,9 @@ pub enum Command {
     /// Starts the local demo stack inside the app (once), answered with [`Event::LocalStackReady`]
     /// (whose request the UI connects with) or [`Event::LocalStackFailed`]. It stops with the app.
     StartLocalStack,
+    /// Runs the doctor's checklist on a setup ("Check my setup" after a failed connection),
+    /// answered with one [`Event::SetupChecked`]. Needs no connection; touches no session.
+    CheckSetup(ConnectRequest),
 }
 
 /// How the app learns about workflows, as the monitor reported it.
@@ -158,9 +163,13 @@ pub enum Event {
     StacksFound(Result<Vec<SolutionStack>, String>),
     /// The local demo stack runs; connect with this request.
     LocalStackReady(ConnectRequest),
+    /// The doctor's checklist of a setup, on [`Command::CheckSetup`].
+    SetupChecked(Box<Checklist>),
     LocalStackFailed {
         message: String,
     },
+    /// The local demo stack's first start installs its emulator: one step of that install.
+    LocalStackInstalling(InstallProgress),
     /// A thumbnail fetched and decoded (or why not).
     Thumbnail {
         url: String,
@@ -246,6 +255,13 @@ impl Engine {
                                     emit.emit(Event::StacksFound(connect::find_stacks(&settings).await));
                                 });
                             }
+                            Command::CheckSetup(request) => {
+                                let emit = emit.clone();
+                                tokio::spawn(async move {
+                                    let checklist = connect::check_setup(&request).await;
+                                    emit.emit(Event::SetupChecked(Box::new(checklist)));
+                                });
+                            }
                             Command::StartLocalStack => {
                                 let emit = emit.clone();
                                 let slot = local_stack.clone();
@@ -255,7 +271,14 @@ impl Engine {
                                         emit.emit(Event::Notice {
                                             message: "Starting the local demo stack (emulator, ffmpeg pipeline, local CloudFront)…".into(),
                                         });
-                                        match LocalStack::start(LocalStackOptions::default()).await {
+                                        let progress = emit.clone();
+                                        let options = LocalStackOptions {
+                                            install_progress: Some(ProgressSink::new(move |step| {
+                                                progress.emit(Event::LocalStackInstalling(step));
+                                            })),
+                                            ..LocalStackOptions::default()
+                                        };
+                                        match LocalStack::start(options).await {
                                             Ok(local) => *slot = Some(local),
                                             Err(e) => {
                                                 emit.emit(Event::LocalStackFailed {

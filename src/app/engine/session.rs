@@ -207,7 +207,10 @@ async fn run_session(
                     });
                 }
                 // The engine runs these itself; they never reach a session.
-                Command::Connect(_) | Command::FindStacks(_) | Command::StartLocalStack => {}
+                Command::Connect(_)
+                | Command::FindStacks(_)
+                | Command::StartLocalStack
+                | Command::CheckSetup(_) => {}
             },
             () = stop.cancelled() => break,
         }

@@ -22,6 +22,8 @@ pub enum DetailsAction {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiAction {
     Connect(ConnectRequest),
+    /// "Check my setup" (after a failed connection): the doctor's checklist for this request.
+    CheckSetup(ConnectRequest),
     FindStacks(ConnectionSettings),
     StartLocalStack,
     SetNotifications(bool),

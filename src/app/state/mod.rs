@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 mod actions;
 mod phases;
+mod setup;
 
 use super::dashboard::{self, Filter, Sort};
 use super::effects::Effect;
@@ -23,8 +24,10 @@ use crate::jobs::{
     Job, JobBook, JobIndex, JobStatus, JobWarning, LocalUpload, StackFacts, Thresholds,
     TransferState,
 };
+use crate::local_stack::emulator_install::InstallProgress;
 pub use actions::{DetailsAction, Input, UiAction};
 pub use phases::{CatalogueState, ConnectionState, MonitorState};
+pub use setup::SetupCheck;
 
 /// How many notices are kept (newest last): enough to explain, never growing without bound.
 const MAX_NOTICES: usize = 20;
@@ -63,6 +66,10 @@ pub struct AppState {
     found_stacks: Option<Result<Vec<SolutionStack>, String>>,
     /// "Local demo stack" was clicked and the stack is starting.
     starting_local: bool,
+    /// The last step of the emulator's install on the local stack's first start.
+    local_install: Option<InstallProgress>,
+    /// "Check my setup": asked, running, or its checklist.
+    setup_check: SetupCheck,
     /// Desktop notifications on Complete and Error (a setting, remembered).
     notifications_enabled: bool,
     /// The last connection was to the local demo stack (remembered: started again on the next run).
@@ -151,6 +158,11 @@ impl AppState {
         self.starting_local
     }
 
+    /// Where the emulator's install stands, while the local stack's first start installs it.
+    pub fn local_install(&self) -> Option<&InstallProgress> {
+        self.local_install.as_ref()
+    }
+
     pub fn notifications_enabled(&self) -> bool {
         self.notifications_enabled
     }
@@ -193,8 +205,10 @@ impl AppState {
                     self.last_was_local = false;
                 }
                 self.last_request = Some(request.clone());
+                self.forget_setup_check();
                 return vec![Command::Connect(request)];
             }
+            UiAction::CheckSetup(request) => return self.check_setup(request),
             UiAction::FindStacks(settings) => {
                 self.found_stacks = None;
                 return vec![Command::FindStacks(settings)];
@@ -345,6 +359,7 @@ impl AppState {
                 self.catalogue = CatalogueState::Loading;
                 self.loading_older = false;
                 self.older_failed = None;
+                self.forget_setup_check();
                 self.connection = ConnectionState::Connected(resources);
             }
             Event::ConnectFailed { message } => {
@@ -457,8 +472,11 @@ impl AppState {
             Event::StacksFound(found) => {
                 self.found_stacks = Some(found);
             }
+            Event::SetupChecked(checklist) => self.setup_checked(*checklist),
+            Event::LocalStackInstalling(step) => self.local_install = Some(step),
             Event::LocalStackReady(request) => {
                 self.starting_local = false;
+                self.local_install = None;
                 self.notice(
                     "The local demo stack is running on this machine: drop videos on the window to upload and encode them."
                         .into(),
@@ -468,6 +486,7 @@ impl AppState {
             }
             Event::LocalStackFailed { message } => {
                 self.starting_local = false;
+                self.local_install = None;
                 self.connection = ConnectionState::Failed {
                     message: format!("The local demo stack did not start: {message}"),
                 };

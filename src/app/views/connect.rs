@@ -1,17 +1,23 @@
 //! The connect screen: an AWS profile (from the user's config and credentials files, SSO profiles
 //! marked), the region, the stack name with "Find stacks" (the deployments whose Description marks them
 //! as the solution), manual overrides for the source bucket, table, topic and CloudFront domain, and a
-//! one-click "Local demo stack" for users without an AWS account. The form is plain data the app keeps
-//! (and remembers across runs); a click becomes a [`UiAction`].
+//! one-click "Local demo stack" for users without an AWS account. When a connection fails, "Check my
+//! setup" runs the doctor on it and shows its checklist here, each problem with its fix (selectable,
+//! to copy a command). The form is plain data the app keeps (and remembers across runs); a click
+//! becomes a [`UiAction`].
 
 use eframe::egui::{self, RichText};
 use serde::{Deserialize, Serialize};
 
+use super::FrameOutput;
+use super::saved_connections::{self, SavedConnections};
 use crate::app::engine::ConnectRequest;
-use crate::app::state::{AppState, ConnectionState, UiAction};
+use crate::app::state::{AppState, ConnectionState, SetupCheck, UiAction};
+use crate::app::views::widgets::GREEN;
 use crate::aws::connection::ConnectionSettings;
 use crate::aws::discovery::StackOverrides;
 use crate::aws::profiles::Profile;
+use crate::doctor::{Check, Checklist, Outcome};
 
 /// What the user typed, kept between frames and runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,12 +83,20 @@ impl ConnectForm {
     }
 }
 
+/// What the connect screen draws with besides the state.
+pub(crate) struct ConnectView<'a> {
+    pub form: &'a mut ConnectForm,
+    pub profiles: &'a [Profile],
+    pub saved: &'a SavedConnections,
+    /// Files given on the command line, uploaded once connected.
+    pub waiting_files: usize,
+}
+
 pub(crate) fn show(
     ui: &mut egui::Ui,
     state: &AppState,
-    form: &mut ConnectForm,
-    profiles: &[Profile],
-    actions: &mut Vec<UiAction>,
+    view: ConnectView<'_>,
+    out: &mut FrameOutput,
 ) {
     egui::ScrollArea::vertical()
         .id_salt("connect-scroll")
@@ -98,19 +112,20 @@ pub(crate) fn show(
                     .corner_radius(8.0)
                     .show(ui, |ui| {
                         ui.set_width(width);
-                        ui.vertical(|ui| form_card(ui, state, form, profiles, actions));
+                        ui.vertical(|ui| form_card(ui, state, view, out));
                     });
             });
         });
 }
 
-fn form_card(
-    ui: &mut egui::Ui,
-    state: &AppState,
-    form: &mut ConnectForm,
-    profiles: &[Profile],
-    actions: &mut Vec<UiAction>,
-) {
+fn form_card(ui: &mut egui::Ui, state: &AppState, view: ConnectView<'_>, out: &mut FrameOutput) {
+    let ConnectView {
+        form,
+        profiles,
+        saved,
+        waiting_files,
+    } = view;
+    let actions = &mut out.actions;
     {
         {
             ui.heading("Connect to a Video on Demand on AWS deployment");
@@ -120,6 +135,11 @@ fn form_card(
                 )
                 .weak(),
             );
+            if waiting_files > 0 {
+                ui.label(format!(
+                    "{waiting_files} file(s) given at start will be uploaded once connected."
+                ));
+            }
             ui.add_space(8.0);
             match &state.connection() {
                 ConnectionState::Connecting { target } => {
@@ -141,15 +161,21 @@ fn form_card(
                                 )
                                 .wrap(),
                             );
+                            check_my_setup(ui, state, form, actions);
                         });
                 }
                 _ => {}
+            }
+            if let SetupCheck::Done(checklist) = state.setup_check() {
+                ui.add_space(8.0);
+                show_checklist(ui, checklist);
             }
             ui.add_space(8.0);
             egui::Grid::new("connect-form")
                 .num_columns(2)
                 .spacing([12.0, 8.0])
                 .show(ui, |ui| {
+                    saved_connections::menu_row(ui, saved, form);
                     let profile_label = ui.label("AWS profile");
                     let shown = if form.profile.is_empty() {
                         "(default credentials)".to_owned()
@@ -265,11 +291,21 @@ fn form_card(
                 if local.clicked() {
                     actions.push(UiAction::StartLocalStack);
                 }
-                if state.starting_local() {
+                if state.starting_local() && state.local_install().is_none() {
                     ui.spinner();
                     ui.label("starting the local stack…");
                 }
             });
+            if let Some(step) = state.local_install() {
+                // The first start installs the emulator (about a minute): say what it is doing.
+                ui.add(
+                    egui::ProgressBar::new(step.fraction())
+                        .text(step.to_string())
+                        .animate(true),
+                );
+            }
+            ui.add_space(6.0);
+            saved_connections::save_row(ui, form, &mut out.save_connection);
             ui.add_space(6.0);
             ui.label(
                 RichText::new(
@@ -279,6 +315,91 @@ fn form_card(
                 .weak(),
             );
         }
+    }
+}
+
+/// The "Check my setup" button (a spinner while the check runs).
+fn check_my_setup(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    form: &ConnectForm,
+    actions: &mut Vec<UiAction>,
+) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        let running = *state.setup_check() == SetupCheck::Running;
+        let button = ui
+            .add_enabled(!running, egui::Button::new("Check my setup"))
+            .on_hover_text(
+                "Runs vodesk doctor on this connection: region, credentials, clock, the stack, each resource and permission, the local tools",
+            );
+        if button.clicked() {
+            actions.push(UiAction::CheckSetup(setup_to_check(state, form)));
+        }
+        if running {
+            ui.spinner();
+            ui.label("checking your setup…");
+        }
+    });
+}
+
+/// The connection that failed, unless the form has changed since: then the form's.
+fn setup_to_check(state: &AppState, form: &ConnectForm) -> ConnectRequest {
+    match state.last_request() {
+        // The request keeps what the form cannot say (the local stack's emulator credentials).
+        Some(last) if ConnectForm::from_request(last) == *form => last.clone(),
+        _ => form.request(),
+    }
+}
+
+/// The doctor's checklist: a mark and a line per check, the fix under each warning and failure.
+fn show_checklist(ui: &mut egui::Ui, checklist: &Checklist) {
+    egui::Frame::group(ui.style())
+        .inner_margin(8.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            let counts = checklist.counts();
+            ui.label(
+                RichText::new(format!(
+                    "Setup check: {} passed, {} warning(s), {} failed, {} not checked",
+                    counts.passed, counts.warnings, counts.failed, counts.skipped
+                ))
+                .strong(),
+            );
+            ui.add_space(4.0);
+            for check in &checklist.checks {
+                checklist_line(ui, check);
+            }
+        });
+}
+
+fn checklist_line(ui: &mut egui::Ui, check: &Check) {
+    let visuals = ui.visuals();
+    let (mark, color) = match check.outcome {
+        Outcome::Pass { .. } => ("✔", GREEN),
+        Outcome::Warn { .. } => ("!", visuals.warn_fg_color),
+        Outcome::Fail { .. } => ("✖", visuals.error_fg_color),
+        Outcome::Skipped { .. } => ("–", visuals.weak_text_color()),
+    };
+    let text = format!("{}: {}", check.name, check.outcome.text());
+    let text = if matches!(check.outcome, Outcome::Skipped { .. }) {
+        RichText::new(text).weak()
+    } else {
+        RichText::new(text)
+    };
+    ui.horizontal_top(|ui| {
+        ui.label(RichText::new(mark).color(color).strong());
+        ui.add(egui::Label::new(text).selectable(true).wrap());
+    });
+    if let Some(fix) = check.outcome.fix() {
+        ui.horizontal_top(|ui| {
+            ui.add_space(20.0);
+            ui.add(
+                egui::Label::new(RichText::new(format!("Fix: {fix}")).color(color))
+                    .selectable(true)
+                    .wrap(),
+            );
+        });
     }
 }
 
@@ -335,5 +456,24 @@ mod tests {
         assert_eq!(request.overrides.table, None);
         let again = ConnectForm::from_request(&request);
         assert_eq!(again.request(), request);
+    }
+
+    #[test]
+    fn the_setup_checked_is_the_failed_one_until_the_form_changes() {
+        use crate::app::engine::Event;
+        // The local stack's request carries credentials the form cannot show.
+        let local = ConnectRequest {
+            connection: ConnectionSettings::emulator("http://127.0.0.1:4566", "us-east-1"),
+            stack: Some("vod-local".into()),
+            overrides: StackOverrides::default(),
+        };
+        let mut state = AppState::default();
+        state.apply(Event::LocalStackReady(local.clone()));
+        let mut form = ConnectForm::from_request(&local);
+        assert_eq!(setup_to_check(&state, &form), local);
+        form.stack = "vod-other".into();
+        let edited = setup_to_check(&state, &form);
+        assert_eq!(edited.stack.as_deref(), Some("vod-other"));
+        assert!(!edited.connection.emulator_credentials);
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod connect;
 pub(crate) mod dashboard;
 pub mod details;
+pub mod saved_connections;
 pub(crate) mod uploads;
 pub(crate) mod widgets;
 
@@ -30,6 +31,8 @@ pub struct FrameOutput {
     pub details: Vec<DetailsAction>,
     /// "Add videos…" was clicked.
     pub pick_files: bool,
+    /// "Save connection" was clicked on the connect screen.
+    pub save_connection: Option<saved_connections::SaveConnection>,
 }
 
 /// What the views draw with besides the state.
@@ -37,6 +40,9 @@ pub struct ViewContext<'a> {
     pub thumbs: &'a mut ThumbnailBook,
     pub form: &'a mut ConnectForm,
     pub profiles: &'a [Profile],
+    pub saved: &'a saved_connections::SavedConnections,
+    /// Files given on the command line, waiting for a connection.
+    pub waiting_files: usize,
     pub now: SystemTime,
 }
 
@@ -65,7 +71,13 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
         if connected {
             dashboard::show(ui, state, view.thumbs, view.now, &mut out.actions);
         } else {
-            connect::show(ui, state, view.form, view.profiles, &mut out.actions);
+            let screen = connect::ConnectView {
+                form: view.form,
+                profiles: view.profiles,
+                saved: view.saved,
+                waiting_files: view.waiting_files,
+            };
+            connect::show(ui, state, screen, &mut out);
         }
     });
     if connected {
@@ -299,6 +311,8 @@ mod tests {
                     thumbs: &mut thumbs,
                     form: &mut form,
                     profiles: &[],
+                    saved: &saved_connections::SavedConnections::default(),
+                    waiting_files: 0,
                     now: SystemTime::now(),
                 },
             ));

@@ -5,6 +5,11 @@
 //! parsed (request line, headers, body framing), so a fault can hit "the PUT of part 3" even on a reused
 //! keep-alive connection. The proxy counts what went through, and what it broke.
 //!
+//! Besides S3's REST requests it knows the other AWS protocols by their operation: the `X-Amz-Target`
+//! header of the JSON protocols (DynamoDB, SQS) and the `Action=` of the query protocol (SNS,
+//! CloudFormation; a small form body is read ahead for it), so [`Fault::Deny`] can refuse one
+//! operation with the AccessDenied answer that protocol gives.
+//!
 //! It runs on its own thread and runtime, so that tests blocking their own runtime (a `Command::output`)
 //! cannot starve it; dropping the [`FaultProxy`] stops it and closes every connection it holds. It only
 //! ever connects to the one loopback address it was given.
@@ -50,6 +55,7 @@ pub(crate) struct Matcher {
     part_number: Option<u32>,
     key_suffix: Option<String>,
     target_contains: Option<String>,
+    operation: Option<String>,
 }
 
 impl Matcher {
@@ -95,6 +101,15 @@ impl Matcher {
         self
     }
 
+    /// Requests of one operation of a JSON or query protocol service, as the SDK names it
+    /// (`CreateQueue`, `Query`, `Subscribe`, `DescribeStacks`).
+    pub(crate) fn operation(name: &str) -> Self {
+        Self {
+            operation: Some(name.to_owned()),
+            ..Self::default()
+        }
+    }
+
     fn matches(&self, head: &RequestHead) -> bool {
         self.kind.is_none_or(|k| k == head.kind)
             && self.method.as_deref().is_none_or(|m| m == head.method)
@@ -109,6 +124,10 @@ impl Matcher {
                 .target_contains
                 .as_deref()
                 .is_none_or(|t| head.target.contains(t))
+            && self
+                .operation
+                .as_deref()
+                .is_none_or(|o| head.operation.as_deref() == Some(o))
     }
 }
 
@@ -198,6 +217,10 @@ pub(crate) enum Fault {
     DropResponse,
     /// Answer this error without forwarding anything.
     Respond(ErrorReply),
+    /// Answer AccessDenied without forwarding anything, in the request's protocol: S3's XML, the
+    /// JSON protocols' `__type`, or the query protocol's `ErrorResponse` (SNS says
+    /// AuthorizationError).
+    Deny,
 }
 
 impl std::fmt::Display for Fault {
@@ -215,6 +238,7 @@ impl std::fmt::Display for Fault {
             Self::TruncateResponse(n) => write!(f, "response truncated after {n} bytes"),
             Self::DropResponse => write!(f, "response dropped after the server answered"),
             Self::Respond(reply) => write!(f, "answered {} {}", reply.status, reply.code),
+            Self::Deny => write!(f, "denied"),
         }
     }
 }
@@ -258,6 +282,8 @@ pub(crate) struct SeenRequest {
     pub kind: RequestKind,
     pub method: String,
     pub target: String,
+    /// The operation of a JSON or query protocol request.
+    pub operation: Option<String>,
     /// The fault applied to it, if any.
     pub fault: Option<String>,
 }
@@ -362,6 +388,7 @@ impl Shared {
             kind: head.kind,
             method: head.method.clone(),
             target: head.target.clone(),
+            operation: head.operation.clone(),
             fault: fault.as_ref().map(ToString::to_string),
         });
         fault
@@ -593,17 +620,34 @@ async fn exchange(conn: &mut Conn, shared: &Shared) -> Result<bool, Cut> {
     let Some(raw) = read_head(&mut conn.client_r).await? else {
         return Ok(false);
     };
-    let head = RequestHead::parse(&raw).ok_or(Cut::Io)?;
+    let mut head = RequestHead::parse(&raw).ok_or(Cut::Io)?;
     if shared.offline() {
         lock(&shared.stats).offline_resets += 1;
         return Err(Cut::Reset);
     }
+    // A query protocol request names its operation in its (small) form body: read it ahead.
+    let prefetched = match head.framing {
+        Framing::Length(n) if head.form && n <= MAX_HEAD as u64 => {
+            let mut body = vec![0; usize::try_from(n).unwrap_or(0)];
+            conn.client_r.read_exact(&mut body).await?;
+            if head.operation.is_none() {
+                head.operation = form_value(&body, "Action");
+            }
+            Some(body)
+        }
+        _ => None,
+    };
     let fault = shared.take_fault(&head);
     let mut gate = Gate::default();
     let mut response_stall = None;
-    match &fault {
-        Some(Fault::Respond(reply)) => {
-            // Read the body first: closing on unread bytes would turn the answer into a reset.
+    let reply = match &fault {
+        Some(Fault::Respond(reply)) => Some(reply.to_bytes()),
+        Some(Fault::Deny) => Some(denial(&head)),
+        _ => None,
+    };
+    if let Some(reply) = reply {
+        // Read the body first: closing on unread bytes would turn the answer into a reset.
+        if prefetched.is_none() {
             copy_body(
                 &mut conn.client_r,
                 &mut tokio::io::sink(),
@@ -612,10 +656,12 @@ async fn exchange(conn: &mut Conn, shared: &Shared) -> Result<bool, Cut> {
                 shared,
             )
             .await?;
-            conn.client_w.write_all(&reply.to_bytes()).await?;
-            conn.client_w.flush().await?;
-            return Ok(!head.close);
         }
+        conn.client_w.write_all(&reply).await?;
+        conn.client_w.flush().await?;
+        return Ok(!head.close);
+    }
+    match &fault {
         Some(Fault::ResetAfterRequestBytes(n)) => gate.reset_at = Some(*n),
         Some(Fault::Stall {
             direction,
@@ -639,7 +685,10 @@ async fn exchange(conn: &mut Conn, shared: &Shared) -> Result<bool, Cut> {
     } = conn;
     let upstream = async {
         server_w.write_all(&raw).await?;
-        copy_body(client_r, server_w, head.framing, &mut gate, shared).await?;
+        match &prefetched {
+            Some(body) => server_w.write_all(body).await?,
+            None => copy_body(client_r, server_w, head.framing, &mut gate, shared).await?,
+        }
         server_w.flush().await?;
         Ok::<(), Cut>(())
     };
@@ -893,6 +942,12 @@ struct RequestHead {
     kind: RequestKind,
     framing: Framing,
     close: bool,
+    /// The JSON protocols' `X-Amz-Target` (e.g. `AmazonSQS.CreateQueue`).
+    amz_target: Option<String>,
+    /// The body is a form (the query protocol).
+    form: bool,
+    /// The operation, from `X-Amz-Target` or the query protocol's `Action`.
+    operation: Option<String>,
 }
 
 /// Header values that decide framing and connection reuse.
@@ -939,13 +994,33 @@ impl RequestHead {
         } else {
             fields.length.map_or(Framing::None, Framing::Length)
         };
+        let header = |wanted: &str| {
+            rest.iter().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case(wanted)
+                    .then(|| value.trim().to_owned())
+            })
+        };
+        let amz_target = header("x-amz-target");
+        let form = header("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         let mut head = Self {
             method,
             target,
             kind: RequestKind::Other,
             framing,
             close: fields.close,
+            operation: amz_target
+                .as_deref()
+                .and_then(|t| t.rsplit('.').next())
+                .map(str::to_owned),
+            amz_target,
+            form,
         };
+        if head.operation.is_none() {
+            head.operation = head.query("Action").map(str::to_owned);
+        }
         head.kind = head.classify();
         Some(head)
     }
@@ -1014,4 +1089,72 @@ impl ResponseHead {
             close: fields.close,
         })
     }
+}
+
+/// A form field's value (`Action=Subscribe&…`), percent-decoding not needed for operation names.
+fn form_value(body: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(body).split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+/// The AccessDenied answer to `head` in its protocol, as AWS words it.
+fn denial(head: &RequestHead) -> Vec<u8> {
+    let operation = head.operation.as_deref().unwrap_or("the operation");
+    let message = format!(
+        "User: arn:aws:iam::123456789012:user/fault-proxy is not authorized to perform: {operation} because no identity-based policy allows it"
+    );
+    let (status, reason, content_type, extra, body) = if let Some(target) = &head.amz_target {
+        // SQS's JSON protocol also says the query protocol's code, which its SDK reads first.
+        let extra = if target.starts_with("AmazonSQS.") {
+            "x-amzn-query-error: AccessDenied;Sender\r\n"
+        } else {
+            ""
+        };
+        let body = serde_json::json!({
+            "__type": "com.amazon.coral.service#AccessDeniedException",
+            "message": message,
+        })
+        .to_string();
+        (
+            400,
+            "Bad Request",
+            "application/x-amz-json-1.0",
+            extra,
+            body,
+        )
+    } else if head.form || head.query("Action").is_some() {
+        const SNS: &[&str] = &[
+            "Subscribe",
+            "Unsubscribe",
+            "ListSubscriptionsByTopic",
+            "GetTopicAttributes",
+            "Publish",
+        ];
+        let code = if SNS.contains(&operation) {
+            "AuthorizationError"
+        } else {
+            "AccessDenied"
+        };
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>FAULTPROXY0000001</RequestId></ErrorResponse>"
+        );
+        (403, "Forbidden", "text/xml", "", body)
+    } else {
+        return ErrorReply {
+            status: 403,
+            reason: "Forbidden",
+            code: "AccessDenied",
+            message: "Access Denied",
+        }
+        .to_bytes();
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         x-amzn-RequestId: FAULTPROXY0000001\r\n{extra}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }

@@ -72,8 +72,15 @@ pub(crate) async fn fresh_emulator() -> FreshEmulator {
 }
 
 /// The `vodesk` binary built for these tests.
+/// Its named connections come from a folder that does not exist (none), never from the host's.
 pub(crate) fn vodesk_bin() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vodesk"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vodesk"));
+    cmd.env(
+        vodesk::connections::CONFIG_DIR_ENV,
+        std::env::temp_dir().join("vodesk-tests-no-connections"),
+    )
+    .env_remove("VODESK_CONNECTION");
+    cmd
 }
 
 /// `vodesk local-stack --json …extra` with nothing of the host's connection settings, its output

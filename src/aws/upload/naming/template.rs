@@ -144,6 +144,12 @@ impl KeyTemplate {
         &self.0
     }
 
+    /// The text every key of this template starts with: what comes before its first placeholder
+    /// (`uploads/` for the default). An IAM resource `bucket/<prefix>*` covers every key it makes.
+    pub fn fixed_prefix(&self) -> &str {
+        self.0.split('{').next().unwrap_or_default()
+    }
+
     /// The key for `file_name` (a name, or a path whose directories are ignored), with this upload's
     /// `uuid` and the UTC `date` as `(year, month, day)` (see [`crate::time::today_utc`]). The key is checked with
     /// [`validate_key`]; it can still fail for unusual names, e.g. `{original}` with a control
@@ -224,6 +230,14 @@ mod tests {
     }
 
     const DATE: (i32, u32, u32) = (2025, 3, 7);
+
+    #[test]
+    fn the_fixed_prefix_is_the_text_before_the_first_placeholder() {
+        assert_eq!(KeyTemplate::default().fixed_prefix(), "uploads/");
+        let dated = KeyTemplate::parse("incoming/{yyyy}/{name}").unwrap();
+        assert_eq!(dated.fixed_prefix(), "incoming/");
+        assert_eq!(KeyTemplate::parse("{name}").unwrap().fixed_prefix(), "");
+    }
 
     #[test]
     fn default_template_renders_uuid_folder_and_name() {

@@ -77,6 +77,15 @@ impl Failure {
     }
 }
 
+/// `message` with the fix of [`credentials_fix`] in front, when the failure has one (`aws sso login
+/// --profile …`, set up credentials, set the clock): what the user reads first is what to do.
+pub fn with_credentials_fix(message: String, failure: Failure, profile: Option<&str>) -> String {
+    match credentials_fix(failure, profile) {
+        Some(fix) => format!("{fix}. ({message})"),
+        None => message,
+    }
+}
+
 /// The fix for a failure the user resolves outside vodesk (signing in, setting up credentials,
 /// setting the clock): the exact command when there is one. `None` for the other kinds.
 pub fn credentials_fix(failure: Failure, profile: Option<&str>) -> Option<String> {
@@ -270,6 +279,14 @@ fn provider_failure(provider_error: &(dyn Error + 'static)) -> Failure {
     for e in provider_error.source().into_iter().flat_map(chain) {
         if let Some(failure) = provider_error_failure(e) {
             return failure;
+        }
+        // The instance metadata service is the chain's last resort: when it answers with a refusal
+        // (a proxy or firewall standing in for 169.254.169.254), no credentials were found anywhere.
+        // Only an EC2 instance gets its credentials there, and there it answers.
+        if e.downcast_ref::<aws_config::imds::client::error::ImdsError>()
+            .is_some()
+        {
+            return Failure::NoCredentials;
         }
         if let Some(connector) = e.downcast_ref::<ConnectorError>()
             && (connector.is_io() || connector.is_timeout())

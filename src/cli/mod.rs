@@ -143,14 +143,27 @@ impl ConnectionArgs {
     }
 
     pub(crate) async fn clients(&self) -> anyhow::Result<AwsClients> {
-        Ok(AwsClients::connect(&self.settings()).await?)
+        AwsClients::connect(&self.settings()).await.map_err(|err| {
+            let failure = err.failure();
+            anyhow::anyhow!(self.with_fix(err.to_string(), failure))
+        })
     }
 
     /// The clients and the deployment these flags name (the stack, with the override flags on top).
     pub(crate) async fn discover(&self) -> anyhow::Result<(AwsClients, VodResources)> {
         let clients = self.clients().await?;
-        let resources = discover(&clients, self.stack.as_deref(), &self.overrides()).await?;
+        let resources = discover(&clients, self.stack.as_deref(), &self.overrides())
+            .await
+            .map_err(|err| {
+                let failure = err.failure();
+                anyhow::anyhow!(self.with_fix(err.to_string(), failure))
+            })?;
         Ok((clients, resources))
+    }
+
+    /// A failure fixed outside vodesk (sign in, set up credentials, set the clock) says how first.
+    fn with_fix(&self, message: String, failure: vodesk::aws::sdk_error::Failure) -> String {
+        vodesk::aws::sdk_error::with_credentials_fix(message, failure, self.profile.as_deref())
     }
 }
 

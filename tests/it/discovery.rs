@@ -371,3 +371,53 @@ async fn stack_command_without_region_says_how_to_set_one() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no AWS region is set: pass --region"), "{err}");
 }
+
+/// A machine with no credentials anywhere, where something answers for the instance metadata
+/// service with a refusal (a proxy or a firewall, as on many office networks): the message says that
+/// no credentials were found and how to set them up, not that a session expired, and carries no
+/// debug dump of the SDK's errors.
+#[test]
+fn no_credentials_with_a_refusing_metadata_service_says_how_to_set_them_up() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _read = stream.read(&mut request);
+            let _written = stream.write_all(
+                b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 6\r\nconnection: close\r\n\r\ndenied",
+            );
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = common::vodesk_bin()
+        .env("HOME", home.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)
+        .args([
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .args(["stack", "--stack", "vod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.contains("no AWS credentials were found"), "{err}");
+    assert!(!last.contains("expired"), "{err}");
+    assert!(!last.contains("DispatchFailure"), "{err}");
+}

@@ -7,7 +7,7 @@
 use super::ConnectRequest;
 use crate::aws::connection::{AwsClients, ConnectionSettings};
 use crate::aws::discovery::{SolutionStack, VodResources, discover, find_solution_stacks};
-use crate::aws::sdk_error::{Failure, credentials_fix};
+use crate::aws::sdk_error::{Failure, with_credentials_fix};
 use crate::doctor::{Checklist, Options, Setup};
 
 /// The deployments reachable with `settings`, or why none could be listed.
@@ -49,8 +49,5 @@ pub(super) async fn check_setup(request: &ConnectRequest) -> Checklist {
 /// A failure the user fixes outside vodesk gets the command that fixes it (`aws sso login
 /// --profile …`) in front of the message.
 fn with_fix(message: String, failure: Failure, settings: &ConnectionSettings) -> String {
-    match credentials_fix(failure, settings.profile.as_deref()) {
-        Some(fix) => format!("{fix}. ({message})"),
-        None => message,
-    }
+    with_credentials_fix(message, failure, settings.profile.as_deref())
 }

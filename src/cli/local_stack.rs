@@ -27,7 +27,8 @@ pub(super) struct LocalStackArgs {
     /// as with a customised template, so every kind of link can be tried
     #[arg(long)]
     hls_only: bool,
-    /// Workflows that encode at the same time; later uploads wait their turn
+    /// Encodes at the same time (MediaConvert's concurrency): every upload gets its Ingest and its
+    /// encode job id at once, as on AWS; only the encode itself waits for a free slot
     #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=8))]
     jobs: u16,
     /// Print the settings as one JSON object (keys are the environment variable names) instead of
@@ -204,7 +205,7 @@ fn describe_event(event: &PipelineEvent) -> String {
             guid,
             profile,
             job_id,
-        } => format!("{guid}  encoding  {profile}p profile, job {job_id}"),
+        } => format!("{guid}  encode submitted  {profile}p profile, job {job_id}"),
         PipelineEvent::Complete {
             guid,
             hls_url,

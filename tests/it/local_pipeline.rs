@@ -829,3 +829,266 @@ async fn an_uploaded_playlist_is_refused_and_its_entries_are_never_read() {
     );
     server.abort();
 }
+
+/// An ffmpeg that runs the real one and logs `start`/`end` around every pass (not the start-up check),
+/// so a test can see how many passes ever ran at once.
+fn logging_ffmpeg(dir: &Path, log: &Path) -> PathBuf {
+    let real = Command::new("sh")
+        .args(["-c", "command -v ffmpeg"])
+        .output()
+        .expect("look for ffmpeg");
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+    assert!(
+        !real.is_empty(),
+        "no ffmpeg on PATH (apt-get install ffmpeg)"
+    );
+    let wrapper = dir.join("ffmpeg-logging");
+    let log = log.display();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -encoders ] && exec '{real}' \"$@\"; done\n\
+             echo start >> '{log}'\n'{real}' \"$@\"\nstatus=$?\necho end >> '{log}'\nexit $status\n"
+        ),
+    )
+    .expect("write the logging ffmpeg");
+    let mut permissions = std::fs::metadata(&wrapper).expect("metadata").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).expect("chmod");
+    wrapper
+}
+
+/// The most ffmpeg passes the log shows running at once, and how many ran.
+fn most_at_once(log: &Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let (mut running, mut most, mut passes) = (0usize, 0usize, 0usize);
+    for line in text.lines() {
+        match line.trim() {
+            "start" => {
+                running += 1;
+                passes += 1;
+                most = most.max(running);
+            }
+            "end" => running = running.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (most, passes)
+}
+
+/// Issue 15, Ingest on time: `vodesk local-stack --jobs 1`, three uploads at once. As on AWS, each
+/// gets its item and Ingest message within seconds (input-validate, mediainfo, the Ingest item and
+/// message, the profiler and the encode request never wait for an encode slot), the jobs wait in the
+/// queue with `encodeJobId` already set, ffmpeg runs one job at a time, and all three reach Complete.
+/// Issue 15, UpdateItem SET: an attribute another writer adds to each item between Ingest and
+/// Complete is still there after Complete (the steps update the item, never replace it), next to
+/// every attribute the contract lists for a Complete item.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_one_job_three_uploads_get_ingest_at_once_and_items_keep_attributes_added_by_others() {
+    /// "Within seconds" with room for a loaded CI machine; today's encode of one clip takes longer.
+    const INGEST_WITHIN: Duration = Duration::from_secs(10);
+    const ADDED: &str = "addedByAnotherWriter";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("ffmpeg-passes.log");
+    let ffmpeg = logging_ffmpeg(dir.path(), &log);
+    // Long enough that one encode takes many times what ingesting takes.
+    let clip = generate_clip(dir.path(), "clip.mp4", "1280x720", 6, true);
+    let body = std::fs::read(&clip).expect("read the clip");
+
+    let mut cmd = common::local_stack_command(&["--jobs", "1"]);
+    cmd.env("VODESK_FFMPEG", &ffmpeg);
+    let mut child = cmd.spawn().expect("start vodesk local-stack");
+    // Drained all along, so the log can never fill the pipe and stall the stack.
+    let mut stderr = child.stderr.take().expect("stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut stderr, &mut text).is_err() {
+            // Part of the log only: it is for failure messages.
+        }
+        text
+    });
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("settings line");
+    let settings: Value = match serde_json::from_str(&line) {
+        Ok(settings) => settings,
+        Err(e) => {
+            if child.kill().is_err() {
+                // It has already exited; its log below says why.
+            }
+            let log = stderr_reader.join().unwrap_or_default();
+            panic!("no settings line ({e}): {line}\n{log}")
+        }
+    };
+    let endpoint = settings["AWS_ENDPOINT_URL"].as_str().expect("endpoint");
+    let clients = AwsClients::connect(&ConnectionSettings::emulator(endpoint, REGION))
+        .await
+        .expect("connect");
+    let resources = vodesk::aws::discovery::discover(
+        &clients,
+        Some("vod-local"),
+        &vodesk::aws::discovery::StackOverrides::default(),
+    )
+    .await
+    .expect("discover");
+    let watch = watch_topic(&clients, &resources.topic_arn).await;
+
+    // Three uploads at once.
+    let keys = [
+        "uploads/first.mp4",
+        "uploads/second.mp4",
+        "uploads/third.mp4",
+    ];
+    let put = |key: &'static str| {
+        let s3 = clients.s3.clone();
+        let bucket = resources.source_bucket.clone();
+        let body = body.clone();
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("upload {key}: {e}"));
+            (key, Instant::now())
+        }
+    };
+    let (a, b, c) = tokio::join!(put(keys[0]), put(keys[1]), put(keys[2]));
+    let uploaded: std::collections::BTreeMap<&str, Instant> = [a, b, c].into_iter().collect();
+
+    // Every message in the order received; at each Ingest, another writer adds an attribute.
+    let mut ingest_delays: std::collections::BTreeMap<String, Duration> = Default::default();
+    let mut guids: std::collections::BTreeMap<String, String> = Default::default();
+    let mut order: Vec<String> = Vec::new();
+    let mut waiting_items: Option<Vec<(String, Option<String>)>> = None;
+    let started = Instant::now();
+    while order.iter().filter(|s| s.starts_with("Complete")).count() < keys.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "not all Complete within 300 s; saw {order:?}"
+        );
+        let received = clients
+            .sqs
+            .receive_message()
+            .queue_url(&watch)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        let arrived = Instant::now();
+        for message in received.messages() {
+            let body: Value =
+                serde_json::from_str(message.body().expect("a body")).expect("JSON body");
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(&watch)
+                .receipt_handle(message.receipt_handle().expect("receipt"))
+                .send()
+                .await
+                .expect("delete");
+            let guid = body["guid"].as_str().expect("a guid").to_owned();
+            if body["status"] == "Ingest" {
+                let key = body["srcVideo"].as_str().expect("srcVideo").to_owned();
+                let upload = uploaded.get(key.as_str()).expect("one of the uploads");
+                ingest_delays.insert(key.clone(), arrived.duration_since(*upload));
+                guids.insert(guid.clone(), key.clone());
+                order.push(format!("Ingest {key}"));
+                clients
+                    .dynamodb
+                    .update_item()
+                    .table_name(&resources.table)
+                    .key("guid", AttributeValue::S(guid.clone()))
+                    .update_expression("SET #added = :added")
+                    .expression_attribute_names("#added", ADDED)
+                    .expression_attribute_values(":added", AttributeValue::S(key.clone()))
+                    .send()
+                    .await
+                    .expect("another writer's UpdateItem");
+            } else {
+                assert_eq!(body["workflowStatus"], "Complete", "{body:#?}");
+                let key = guids.get(&guid).cloned().unwrap_or_default();
+                order.push(format!("Complete {key}"));
+            }
+        }
+        // All three ingested and none complete: two jobs wait in the queue, their items already
+        // holding the job id MediaConvert gives on submit.
+        if waiting_items.is_none() && guids.len() == keys.len() && order.len() == keys.len() {
+            let mut seen = Vec::new();
+            let polling = Instant::now();
+            while polling.elapsed() < Duration::from_secs(10) {
+                seen.clear();
+                for guid in guids.keys() {
+                    let item = get_item(&clients, &resources.table, guid).await;
+                    seen.push((
+                        item["workflowStatus"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        item.get("encodeJobId")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                    ));
+                }
+                if seen.iter().all(|(_, job)| job.is_some()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            waiting_items = Some(seen);
+        }
+    }
+    let (most, passes) = most_at_once(&log);
+    eprintln!(
+        "Ingest delays after upload: {ingest_delays:?}; messages: {order:?}; \
+         ffmpeg passes {passes}, at most {most} at once"
+    );
+
+    for (key, delay) in &ingest_delays {
+        assert!(
+            *delay <= INGEST_WITHIN,
+            "{key}: Ingest {delay:?} after its upload; all: {ingest_delays:?}"
+        );
+    }
+    assert_eq!(ingest_delays.len(), keys.len(), "{order:?}");
+    assert!(
+        order[..keys.len()].iter().all(|s| s.starts_with("Ingest")),
+        "every Ingest comes before the first Complete: {order:?}"
+    );
+    let waiting = waiting_items.expect("the items seen while the jobs waited");
+    assert!(
+        waiting.iter().all(|(_, job)| job.is_some())
+            && waiting.iter().any(|(status, _)| status == "Ingest"),
+        "queued jobs' items hold encodeJobId while still Ingest: {waiting:?}"
+    );
+    assert_eq!(most, 1, "ffmpeg passes ran at once with --jobs 1");
+    assert!(passes >= keys.len(), "{passes} ffmpeg passes");
+
+    let mut complete_item = set(&COMPLETE_KEYS_HLS);
+    complete_item.extend(set(&ITEM_ONLY_KEYS));
+    for (guid, key) in &guids {
+        let item = get_item(&clients, &resources.table, guid).await;
+        assert_eq!(item["workflowStatus"], "Complete", "{key}");
+        assert_eq!(
+            item.get(ADDED).and_then(Value::as_str),
+            Some(key.as_str()),
+            "{key}: the attribute another writer added is gone"
+        );
+        let present: BTreeSet<String> = item.keys().cloned().collect();
+        let missing: Vec<&String> = complete_item.difference(&present).collect();
+        assert!(missing.is_empty(), "{key}: the item lacks {missing:?}");
+    }
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    let status = child.wait().expect("wait");
+    let log = stderr_reader.join().unwrap_or_default();
+    assert!(status.success(), "{status}: {log}");
+}

@@ -1,17 +1,21 @@
 //! The local pipeline worker: plays Step Functions + MediaConvert for the local stack (contract §1, §10).
 //! It consumes the source bucket's object-created events from `<stack>-ingest-events` and runs one
 //! workflow per event, in the solution's order: record, probe, item (Ingest), Ingest message, profile,
-//! encode request (item still Ingest), ffmpeg, outputs into the destination bucket, item (Complete), the
-//! stack queue's full record, Complete message; any failure goes through the error handler (item Error,
-//! Error message, always). At most [`PipelineOptions::parallel_jobs`] workflows encode at once; the
-//! others wait in order. Events are acknowledged as soon as their workflow is queued, as the S3 →
+//! encode request (item still Ingest, with `encodeJobId`), ffmpeg, outputs into the destination bucket,
+//! item (Complete), the stack queue's full record, Complete message; every item write is UpdateItem SET;
+//! any failure goes through the error handler (item Error, Error message, always). Everything up to the
+//! encode request runs at once, as the Lambdas do; only the encode waits, as a job in MediaConvert's
+//! queue does: at most [`PipelineOptions::parallel_jobs`] encode at once, the others wait in order.
+//! Events are acknowledged as soon as their workflow is started, as the S3 →
 //! step-functions invocation is, so a long encode never makes a message come back. Playlists and
 //! manifests are refused at the mediainfo step, before any tool reads them ([`super::inputs`]).
 //!
 //! This file holds the worker ([`Pipeline`], its options, targets and reports) and its intake: the
 //! queue loop and the reading of S3 events. The parts: `steps` (one workflow, step by step, and where
-//! it failed) and `services` (its calls to S3, DynamoDB and SNS, the error handler's among them).
+//! it failed), `job` (the local MediaConvert job, run once it has an encode slot) and `services` (its
+//! calls to S3, DynamoDB and SNS, the error handler's among them).
 
+mod job;
 mod services;
 mod steps;
 
@@ -33,7 +37,8 @@ pub use services::{attribute_value, content_type};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineOptions {
     pub groups: OutputGroups,
-    /// Workflows encoding at once (1 or 2 on a small machine); later ones queue.
+    /// Jobs encoding at once (1 or 2 on a small machine); later jobs wait in the queue, their Ingest
+    /// and encode request already done.
     pub parallel_jobs: usize,
 }
 
@@ -60,9 +65,10 @@ pub struct PipelineTargets {
 /// What the worker reports, for the `local-stack` command's log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PipelineEvent {
-    /// A source key arrived; its workflow is queued.
+    /// A source key arrived; its workflow has started.
     Queued { guid: String, key: String },
-    /// The item and the Ingest message are written; encoding starts at `profile`.
+    /// The item and the Ingest message are written and the job is submitted at `profile` (the item
+    /// holds `encodeJobId`); it encodes as soon as an encode slot is free.
     Encoding {
         guid: String,
         profile: u32,

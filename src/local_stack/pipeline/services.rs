@@ -1,5 +1,5 @@
-//! The worker's calls to the stack's services: the record as a DynamoDB item (DocumentClient types),
-//! the error handler's UpdateItem, SNS messages, and S3: the source read (streamed to disk), the
+//! The worker's calls to the stack's services: the record written to its DynamoDB item with
+//! UpdateItem SET (DocumentClient types), the error handler's UpdateItem, SNS messages, and S3: the source read (streamed to disk), the
 //! outputs written with their Content-Type, the thumbnails listed. Failures are the SDK's message.
 
 use std::collections::HashMap;
@@ -78,21 +78,52 @@ pub fn attribute_value(value: &Value) -> AttributeValue {
     }
 }
 
-pub(super) async fn put_record(shared: &Shared, record: &Record) -> Result<(), String> {
-    let item: HashMap<String, AttributeValue> = record
-        .iter()
-        .map(|(k, v)| (k.clone(), attribute_value(v)))
-        .collect();
+/// The dynamo Lambda: UpdateItem SET of every attribute of the record but its key, so attributes
+/// another writer added stay (the solution never uses PutItem). The key is the record's own `guid`,
+/// as the Lambda's `Key: {guid: event.guid}`.
+pub(super) async fn update_record(shared: &Shared, record: &Record) -> Result<(), String> {
+    let key = attribute_value(record.get("guid").unwrap_or(&Value::Null));
+    let update = SetUpdate::of(record);
     shared
         .clients
         .dynamodb
-        .put_item()
+        .update_item()
         .table_name(&shared.targets.table)
-        .set_item(Some(item))
+        .key("guid", key)
+        .update_expression(update.expression)
+        .set_expression_attribute_names(Some(update.names))
+        .set_expression_attribute_values(Some(update.values))
         .send()
         .await
         .map(|_| ())
         .map_err(|e| sdk_error::describe(&e))
+}
+
+/// `SET #a0 = :v0, #a1 = :v1, …` over a record's attributes but `guid`, in the record's order. Names
+/// go through ExpressionAttributeNames, so any attribute name is written as it is.
+#[derive(Debug, PartialEq)]
+struct SetUpdate {
+    expression: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl SetUpdate {
+    fn of(record: &Record) -> Self {
+        let mut clauses = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        for (i, (name, value)) in record.iter().filter(|(k, _)| *k != "guid").enumerate() {
+            clauses.push(format!("#a{i} = :v{i}"));
+            names.insert(format!("#a{i}"), name.clone());
+            values.insert(format!(":v{i}"), attribute_value(value));
+        }
+        Self {
+            expression: format!("SET {}", clauses.join(", ")),
+            names,
+            values,
+        }
+    }
 }
 
 /// GetObject's body, for both readers below.
@@ -232,6 +263,36 @@ mod tests {
             map["l"],
             AttributeValue::L(vec![AttributeValue::S("a".into())])
         );
+    }
+
+    #[test]
+    fn every_attribute_but_the_key_is_set_by_name() {
+        let record: Record = serde_json::from_value(serde_json::json!({
+            "guid": "g-1", "workflowStatus": "Ingest", "encodingProfile": 720, "name": "a reserved word"
+        }))
+        .unwrap();
+        let update = SetUpdate::of(&record);
+        let clauses: Vec<&str> = update
+            .expression
+            .strip_prefix("SET ")
+            .unwrap()
+            .split(", ")
+            .collect();
+        assert_eq!(clauses.len(), 3);
+        let mut written = HashMap::new();
+        for clause in clauses {
+            let (name, value) = clause.split_once(" = ").unwrap();
+            written.insert(update.names[name].clone(), update.values[value].clone());
+        }
+        assert_eq!(
+            written["workflowStatus"],
+            AttributeValue::S("Ingest".into())
+        );
+        assert_eq!(written["encodingProfile"], AttributeValue::N("720".into()));
+        assert_eq!(written["name"], AttributeValue::S("a reserved word".into()));
+        assert!(!written.contains_key("guid"));
+        assert_eq!(update.names.len(), 3);
+        assert_eq!(update.values.len(), 3);
     }
 
     #[test]

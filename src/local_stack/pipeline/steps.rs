@@ -1,27 +1,27 @@
-//! One workflow, in the solution's order (see the module above): step-functions, input-validate,
-//! mediainfo, the Ingest item and message, profiler, encode, the local "MediaConvert", its COMPLETE
-//! event, output-validate, the Complete item, queue message and notification. Where it stops is a
-//! `Failure`, which [`run_workflow`] hands to the error handler.
+//! One workflow, in the solution's order (see the module above). [`run_workflow`] runs the ingest
+//! and process state machines at once: step-functions, input-validate, mediainfo, the Ingest item and
+//! message, profiler, the encode request and the item update that records `encodeJobId`; then the job
+//! waits in the local MediaConvert's queue for an encode slot ([`super::job`]), and the publish state
+//! machine follows it: output-validate, the Complete item, queue message and notification. Where it
+//! stops is a [`Failure`], which [`run_workflow`] hands to the error handler.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::job::{self, Encoded};
 use super::services::{
-    download, error_handler, get_object_bytes, list_keys, publish, put_record, upload_outputs,
+    download, error_handler, get_object_bytes, list_keys, publish, update_record,
 };
 use super::{PipelineEvent, Shared};
 use crate::aws::sdk_error;
 use crate::local_stack::inputs;
-use crate::local_stack::transcode::{self, Rotation, TranscodeError, TranscodePlan};
-use crate::local_stack::workflow::{
-    self, ErrorReport, LambdaFailure, OutputDetail, OutputGroupDetail, Record,
-};
+use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, Record};
 use crate::time::format_iso8601;
 
-fn epoch_ms() -> u64 {
+pub(super) fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -34,9 +34,23 @@ fn now_iso() -> String {
 
 /// Where a workflow stopped, and whether its item exists yet (the error handler's UpdateItem creates
 /// the sparse item when it does not).
-enum Failure {
+pub(super) enum Failure {
     Lambda(LambdaFailure),
     Encoding { job_id: String, event: Value },
+}
+
+/// A job MediaConvert has accepted: what its encode and the publish steps need.
+pub(super) struct Submitted {
+    pub record: Record,
+    /// Holds the source's local copy and the job's outputs; removed when the workflow ends.
+    pub scratch: tempfile::TempDir,
+    pub source_path: PathBuf,
+    pub source_bucket: String,
+    pub src_video: String,
+    pub profile: u32,
+    pub job_id: String,
+    pub has_audio: bool,
+    pub duration_seconds: Option<f64>,
 }
 
 pub(super) async fn run_workflow(
@@ -46,11 +60,22 @@ pub(super) async fn run_workflow(
     raw_key: String,
 ) {
     let started = Instant::now();
-    // One encode slot per running workflow; waiting here is the queue.
-    let Ok(_slot) = shared.slots.acquire().await else {
-        return;
+    let outcome = match ingest_and_submit(&shared, &guid, &bucket, &raw_key).await {
+        Ok(submitted) => {
+            // MediaConvert's queue: only the encode waits for a slot; the item already holds
+            // `encodeJobId`, as it does on AWS while a job waits.
+            let Ok(slot) = shared.slots.acquire().await else {
+                return;
+            };
+            let encoded = job::encode(&shared, &guid, &submitted).await;
+            drop(slot);
+            match encoded {
+                Ok(encoded) => publish_steps(&shared, &guid, submitted, encoded).await,
+                Err(failure) => Err(failure),
+            }
+        }
+        Err(failure) => Err(failure),
     };
-    let outcome = workflow_steps(&shared, &guid, &bucket, &raw_key).await;
     match outcome {
         Ok(hls_url) => shared.report(PipelineEvent::Complete {
             guid,
@@ -81,12 +106,14 @@ pub(super) async fn run_workflow(
     }
 }
 
-async fn workflow_steps(
+/// The ingest state machine, then the process one up to `DynamoDB Update (Process)`: none of it waits
+/// for an encode slot.
+async fn ingest_and_submit(
     shared: &Shared,
     guid: &str,
     bucket: &str,
     raw_key: &str,
-) -> Result<Option<String>, Failure> {
+) -> Result<Submitted, Failure> {
     let context = &shared.targets.context;
     let clients = &shared.clients;
     // step-functions
@@ -149,7 +176,7 @@ async fn workflow_steps(
         .map_err(|e| Failure::Lambda(LambdaFailure::new("mediainfo", e.lambda_message())))?;
     record.insert("srcMediainfo".into(), Value::String(info.text.clone()));
     // DynamoDB Update (Ingest), then the Ingest message
-    put_record(shared, &record)
+    update_record(shared, &record)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
     if flag(&record, "enableSns") {
@@ -170,7 +197,7 @@ async fn workflow_steps(
         workflow::encoding_job(context, &record, profile, groups),
     );
     record.insert("encodeJobId".into(), Value::String(job_id.clone()));
-    put_record(shared, &record)
+    update_record(shared, &record)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
     shared.report(PipelineEvent::Encoding {
@@ -178,125 +205,46 @@ async fn workflow_steps(
         profile,
         job_id: job_id.clone(),
     });
-    // MediaConvert
-    let encoding_failure = |message: String, code: u32| {
-        let event = workflow::error_event(
-            context,
-            guid,
-            &job_id,
-            &event_time(),
-            epoch_ms(),
-            code,
-            &message,
-        );
-        Failure::Encoding {
-            job_id: job_id.clone(),
-            event,
-        }
-    };
-    let plan = TranscodePlan {
-        source: source_path.clone(),
-        base_name: workflow::output_base_name(&src_video),
-        ladder: workflow::hls_ladder(profile).to_vec(),
-        groups,
-        frame_capture: flag(&record, "frameCapture"),
-        rotation: Rotation::from_input_rotate(text(&record, "inputRotate").unwrap_or("")),
+    Ok(Submitted {
+        record,
+        scratch,
+        source_path,
+        source_bucket,
+        src_video,
+        profile,
+        job_id,
         has_audio: info.has_audio(),
         duration_seconds: info.duration_seconds(),
-    };
-    let work_dir = scratch.path().join("out");
-    let written = transcode::transcode(&plan, &work_dir)
-        .await
-        .map_err(|e| match e {
-            TranscodeError::Failed {
-                message,
-                input_unreadable: true,
-            } => encoding_failure(
-                format!(
-                    "Unable to open input file [s3://{source_bucket}/{src_video}]: [Failed probe/open: [{message}]]"
-                ),
-                1010,
-            ),
-            other => encoding_failure(other.to_string(), 1999),
-        })?;
-    let destination = text(&record, "destBucket")
-        .unwrap_or(&context.destination_bucket)
-        .to_owned();
-    upload_outputs(clients, &destination, guid, &written.files)
-        .await
-        .map_err(|m| encoding_failure(m, 1999))?;
-    // The COMPLETE event MediaConvert would send.
-    let s3_uri = |relative: &str| format!("s3://{destination}/{guid}/{relative}");
-    let mut details = Vec::new();
-    if let Some(mp4) = &written.mp4 {
-        details.push(OutputGroupDetail {
-            kind: "FILE_GROUP",
-            playlists: vec![],
-            outputs: vec![OutputDetail {
-                file: Some(s3_uri(&mp4.relative_key)),
-                duration_ms: written.duration_ms,
-                width: Some(mp4.width),
-                height: Some(mp4.height),
-            }],
-        });
-    }
-    details.push(OutputGroupDetail {
-        kind: "HLS_GROUP",
-        playlists: vec![s3_uri(&written.hls_master)],
-        outputs: written
-            .hls_variants
-            .iter()
-            .map(|v| OutputDetail {
-                file: Some(s3_uri(&v.relative_key)),
-                duration_ms: written.duration_ms,
-                width: Some(v.width),
-                height: Some(v.height),
-            })
-            .collect(),
-    });
-    if let Some(manifest) = &written.dash_manifest {
-        details.push(OutputGroupDetail {
-            kind: "DASH_ISO_GROUP",
-            playlists: vec![s3_uri(manifest)],
-            outputs: written
-                .dash_representations
-                .iter()
-                .map(|v| OutputDetail {
-                    file: None,
-                    duration_ms: written.duration_ms,
-                    width: Some(v.width),
-                    height: Some(v.height),
-                })
-                .collect(),
-        });
-    }
-    if plan.frame_capture {
-        // The frame-capture group lists no files (thumbnails are found by listing, as output-validate does).
-        details.push(OutputGroupDetail {
-            kind: "FILE_GROUP",
-            playlists: vec![],
-            outputs: vec![OutputDetail {
-                file: None,
-                duration_ms: written.duration_ms,
-                width: None,
-                height: None,
-            }],
-        });
-    }
-    let event =
-        workflow::complete_event(context, guid, &job_id, &event_time(), epoch_ms(), &details);
+    })
+}
+
+/// The publish state machine, started by the job's COMPLETE event: output-validate, then the
+/// Complete item, the stack queue's record and the Complete message.
+async fn publish_steps(
+    shared: &Shared,
+    guid: &str,
+    submitted: Submitted,
+    encoded: Encoded,
+) -> Result<Option<String>, Failure> {
+    let context = &shared.targets.context;
+    let clients = &shared.clients;
+    let Submitted { mut record, .. } = submitted;
     // output-validate
-    let thumbnails = if plan.frame_capture {
-        list_keys(clients, &destination, &format!("{guid}/thumbnails/"))
-            .await
-            .map_err(|m| Failure::Lambda(LambdaFailure::new("output-validate", m)))?
+    let thumbnails = if encoded.frame_capture {
+        list_keys(
+            clients,
+            &encoded.destination,
+            &format!("{guid}/thumbnails/"),
+        )
+        .await
+        .map_err(|m| Failure::Lambda(LambdaFailure::new("output-validate", m)))?
     } else {
         Vec::new()
     };
-    workflow::output_validate(context, &mut record, event, &now_iso(), &thumbnails)
+    workflow::output_validate(context, &mut record, encoded.event, &now_iso(), &thumbnails)
         .map_err(Failure::Lambda)?;
     // DynamoDB Update (Publish), SQS, SNS
-    put_record(shared, &record)
+    update_record(shared, &record)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
     if flag(&record, "enableSqs")
@@ -326,7 +274,7 @@ async fn workflow_steps(
 }
 
 /// EventBridge times have whole seconds.
-fn event_time() -> String {
+pub(super) fn event_time() -> String {
     let iso = now_iso();
     match iso.split_once('.') {
         Some((seconds, _)) => format!("{seconds}Z"),
@@ -334,10 +282,10 @@ fn event_time() -> String {
     }
 }
 
-fn text<'a>(record: &'a Record, key: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(record: &'a Record, key: &str) -> Option<&'a str> {
     record.get(key).and_then(Value::as_str)
 }
 
-fn flag(record: &Record, key: &str) -> bool {
+pub(super) fn flag(record: &Record, key: &str) -> bool {
     record.get(key).is_some_and(workflow::is_truthy)
 }

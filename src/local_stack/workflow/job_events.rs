@@ -1,10 +1,66 @@
 //! What MediaConvert reports about a job, as EventBridge delivers it (the COMPLETE event with its
-//! output groups, the ERROR event), and output-validate, which reads the COMPLETE event into the
-//! record's playlists, URLs and thumbnail.
+//! output groups, the ERROR event, and the order of their keys, [`EVENT`]), and output-validate,
+//! which reads the COMPLETE event into the record's playlists, URLs and thumbnail.
 
 use serde_json::{Value, json};
 
+use super::js_json::Shape;
 use super::{LambdaFailure, Record, StackContext, is_truthy};
+
+const S: Shape = Shape::Sorted;
+
+/// The key order of a "MediaConvert Job State Change" event as EventBridge delivers it (contract
+/// examples; MediaConvert's user guide): the envelope, then the detail fields every status has, then
+/// the status's own (ERROR: errorCode, errorMessage; COMPLETE: the output groups and statistics).
+pub(crate) const EVENT: Shape = Shape::Keys(&[
+    ("version", S),
+    ("id", S),
+    ("detail-type", S),
+    ("source", S),
+    ("account", S),
+    ("time", S),
+    ("region", S),
+    ("resources", S),
+    (
+        "detail",
+        Shape::Keys(&[
+            ("timestamp", S),
+            ("accountId", S),
+            ("queue", S),
+            ("jobId", S),
+            ("status", S),
+            ("userMetadata", Shape::Keys(&[("guid", S), ("workflow", S)])),
+            ("errorCode", S),
+            ("errorMessage", S),
+            ("warnings", S),
+            ("outputGroupDetails", GROUP_DETAIL),
+            ("paddingInserted", S),
+            ("blackVideoDetected", S),
+        ]),
+    ),
+]);
+
+const GROUP_DETAIL: Shape = Shape::Keys(&[
+    (
+        "outputDetails",
+        Shape::Keys(&[
+            ("outputFilePaths", S),
+            ("durationInMs", S),
+            (
+                "videoDetails",
+                Shape::Keys(&[
+                    ("widthInPx", S),
+                    ("heightInPx", S),
+                    ("qvbrAvgQuality", S),
+                    ("qvbrMinQuality", S),
+                    ("qvbrMaxQuality", S),
+                ]),
+            ),
+        ]),
+    ),
+    ("playlistFilePaths", S),
+    ("type", S),
+]);
 
 /// One output group of a COMPLETE event (`detail.outputGroupDetails[]`).
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,15 @@
 //! and JavaScript truthiness ([`is_truthy`]). The steps: `ingest` (step-functions, input-validate,
 //! profiler), `encode` (the templates' ladder and the encode request), `job_events` (MediaConvert's
 //! COMPLETE and ERROR events, and output-validate reading them) and `notify` (sns-notification and
-//! the error handler's messages).
+//! the error handler's messages), whose text `js_json` writes as Node's `JSON.stringify` does, keys
+//! in the order `record_order` gives a record.
 
 mod encode;
 mod ingest;
 mod job_events;
+mod js_json;
 mod notify;
+mod record_order;
 
 use serde_json::{Map, Value};
 

@@ -1,0 +1,153 @@
+//! The local MediaConvert job: once the workflow holds one of the `--jobs` encode slots, ffmpeg
+//! encodes the source, the outputs go to the destination bucket (MediaConvert writes them before its
+//! job ends), and the job's COMPLETE event is built as EventBridge would deliver it. A failure here is
+//! an encoding error, with MediaConvert's codes for the cases the local encoder meets.
+
+use serde_json::Value;
+
+use super::Shared;
+use super::services::upload_outputs;
+use super::steps::{Failure, Submitted, epoch_ms, event_time, flag, text};
+use crate::local_stack::transcode::{self, Rotation, TranscodeError, TranscodePlan};
+use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail};
+
+/// What a finished job hands to the publish steps.
+pub(super) struct Encoded {
+    /// The COMPLETE event.
+    pub event: Value,
+    /// The bucket the outputs were written to.
+    pub destination: String,
+    /// Whether the job wrote frame captures (output-validate then lists them).
+    pub frame_capture: bool,
+}
+
+/// Runs the submitted job; the caller holds its encode slot for as long as this runs.
+pub(super) async fn encode(
+    shared: &Shared,
+    guid: &str,
+    submitted: &Submitted,
+) -> Result<Encoded, Failure> {
+    let context = &shared.targets.context;
+    let Submitted {
+        record,
+        scratch,
+        source_path,
+        source_bucket,
+        src_video,
+        profile,
+        job_id,
+        has_audio,
+        duration_seconds,
+    } = submitted;
+    let encoding_failure = |message: String, code: u32| {
+        let event = workflow::error_event(
+            context,
+            guid,
+            job_id,
+            &event_time(),
+            epoch_ms(),
+            code,
+            &message,
+        );
+        Failure::Encoding {
+            job_id: job_id.clone(),
+            event,
+        }
+    };
+    let plan = TranscodePlan {
+        source: source_path.clone(),
+        base_name: workflow::output_base_name(src_video),
+        ladder: workflow::hls_ladder(*profile).to_vec(),
+        groups: shared.options.groups,
+        frame_capture: flag(record, "frameCapture"),
+        rotation: Rotation::from_input_rotate(text(record, "inputRotate").unwrap_or("")),
+        has_audio: *has_audio,
+        duration_seconds: *duration_seconds,
+    };
+    let work_dir = scratch.path().join("out");
+    let written = transcode::transcode(&plan, &work_dir)
+        .await
+        .map_err(|e| match e {
+            TranscodeError::Failed {
+                message,
+                input_unreadable: true,
+            } => encoding_failure(
+                format!(
+                    "Unable to open input file [s3://{source_bucket}/{src_video}]: [Failed probe/open: [{message}]]"
+                ),
+                1010,
+            ),
+            other => encoding_failure(other.to_string(), 1999),
+        })?;
+    let destination = text(record, "destBucket")
+        .unwrap_or(&context.destination_bucket)
+        .to_owned();
+    upload_outputs(&shared.clients, &destination, guid, &written.files)
+        .await
+        .map_err(|m| encoding_failure(m, 1999))?;
+    // The COMPLETE event MediaConvert would send.
+    let s3_uri = |relative: &str| format!("s3://{destination}/{guid}/{relative}");
+    let mut details = Vec::new();
+    if let Some(mp4) = &written.mp4 {
+        details.push(OutputGroupDetail {
+            kind: "FILE_GROUP",
+            playlists: vec![],
+            outputs: vec![OutputDetail {
+                file: Some(s3_uri(&mp4.relative_key)),
+                duration_ms: written.duration_ms,
+                width: Some(mp4.width),
+                height: Some(mp4.height),
+            }],
+        });
+    }
+    details.push(OutputGroupDetail {
+        kind: "HLS_GROUP",
+        playlists: vec![s3_uri(&written.hls_master)],
+        outputs: written
+            .hls_variants
+            .iter()
+            .map(|v| OutputDetail {
+                file: Some(s3_uri(&v.relative_key)),
+                duration_ms: written.duration_ms,
+                width: Some(v.width),
+                height: Some(v.height),
+            })
+            .collect(),
+    });
+    if let Some(manifest) = &written.dash_manifest {
+        details.push(OutputGroupDetail {
+            kind: "DASH_ISO_GROUP",
+            playlists: vec![s3_uri(manifest)],
+            outputs: written
+                .dash_representations
+                .iter()
+                .map(|v| OutputDetail {
+                    file: None,
+                    duration_ms: written.duration_ms,
+                    width: Some(v.width),
+                    height: Some(v.height),
+                })
+                .collect(),
+        });
+    }
+    if plan.frame_capture {
+        // The frame-capture group lists no files (thumbnails are found by listing, as output-validate does).
+        details.push(OutputGroupDetail {
+            kind: "FILE_GROUP",
+            playlists: vec![],
+            outputs: vec![OutputDetail {
+                file: None,
+                duration_ms: written.duration_ms,
+                width: None,
+                height: None,
+            }],
+        });
+    }
+    let event =
+        workflow::complete_event(context, guid, job_id, &event_time(), epoch_ms(), &details);
+    Ok(Encoded {
+        event,
+        destination,
+        frame_capture: plan.frame_capture,
+    })
+}

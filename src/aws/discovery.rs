@@ -51,6 +51,10 @@ pub struct VodResources {
     pub enable_sns: Option<bool>,
     pub frame_capture: Option<bool>,
     pub enable_media_package: Option<bool>,
+    /// EnableSqs: whether the stack sends each record to its own queue.
+    pub enable_sqs: Option<bool>,
+    /// Glacier: where the source is archived after the workflow (`DISABLED`, `GLACIER`, `DEEP_ARCHIVE`).
+    pub glacier: Option<String>,
     /// The stack's own queue: shown for information, never consumed (contract §9).
     pub stack_queue_url: Option<String>,
     pub overridden: Vec<&'static str>,
@@ -226,6 +230,8 @@ pub async fn discover(
         enable_sns: parameters.enable_sns,
         frame_capture: parameters.frame_capture,
         enable_media_package: parameters.enable_media_package,
+        enable_sqs: parameters.enable_sqs,
+        glacier: parameters.glacier,
         stack_queue_url: outputs.stack_queue_url,
         overridden,
     })
@@ -275,6 +281,8 @@ fn from_overrides_only(
         enable_sns: None,
         frame_capture: None,
         enable_media_package: None,
+        enable_sqs: None,
+        glacier: None,
         stack_queue_url: None,
         overridden,
     })
@@ -409,6 +417,8 @@ impl VodResources {
             enable_sns: Some(true),
             frame_capture: None,
             enable_media_package: None,
+            enable_sqs: None,
+            glacier: None,
             stack_queue_url: None,
             overridden: Vec::new(),
         }

@@ -6,11 +6,13 @@
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use vodesk::contract::stack::WorkflowTrigger;
 use vodesk::contract::terminal::for_terminal;
 use vodesk::local_stack::emulator_install::{InstallProgress, ProgressSink, reinstall};
 use vodesk::local_stack::pipeline::PipelineEvent;
+use vodesk::local_stack::vod_template::{Glacier, StackParameters};
 use vodesk::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
 
 use super::{ConnectionArgs, ExitError};
@@ -23,9 +25,33 @@ pub(super) struct LocalStackArgs {
     /// Loopback port for the local CloudFront that serves the outputs (0 picks a free one)
     #[arg(long, default_value_t = 0, value_name = "N")]
     cdn_port: u16,
-    /// Write only what the v6 default job templates write (HLS); by default DASH and an MP4 are added,
-    /// as with a customised template, so every kind of link can be tried
-    #[arg(long)]
+    /// The solution's WorkflowTrigger parameter (only VideoFile is emulated yet)
+    #[arg(long, value_enum, default_value_t = Trigger::VideoFile, value_name = "TRIGGER")]
+    workflow_trigger: Trigger,
+    /// The solution's FrameCapture parameter: thumbnails for every job. Yes here for the demo; the
+    /// solution's own default is No
+    #[arg(long, value_enum, default_value_t = YesNo::Yes, value_name = "YES|NO")]
+    frame_capture: YesNo,
+    /// The solution's EnableMediaPackage parameter (only No is emulated yet)
+    #[arg(long, value_enum, default_value_t = YesNo::No, value_name = "YES|NO")]
+    enable_media_package: YesNo,
+    /// The solution's EnableSns parameter: No sends no Ingest or Complete messages (Error messages
+    /// are always sent)
+    #[arg(long, value_enum, default_value_t = YesNo::Yes, value_name = "YES|NO")]
+    enable_sns: YesNo,
+    /// The solution's EnableSqs parameter: No sends nothing to the stack's own queue
+    #[arg(long, value_enum, default_value_t = YesNo::Yes, value_name = "YES|NO")]
+    enable_sqs: YesNo,
+    /// The solution's Glacier parameter (only DISABLED is emulated yet)
+    #[arg(long, value_enum, default_value_t = GlacierArg::Disabled, value_name = "CLASS")]
+    glacier: GlacierArg,
+    /// Every upload selects a custom job template, as a metadata file's jobTemplate does on AWS:
+    /// all-groups writes HLS, DASH and an MP4 of the top rendition, and the record says
+    /// isCustomTemplate true. Without it, the solution's default templates: HLS only
+    #[arg(long, value_enum, value_name = "TEMPLATE")]
+    custom_template: Option<CustomTemplate>,
+    /// HLS only, which is now the default (kept so older scripts still run)
+    #[arg(long, hide = true, conflicts_with = "custom_template")]
     hls_only: bool,
     /// Encodes at the same time (MediaConvert's concurrency): every upload gets its Ingest and its
     /// encode job id at once, as on AWS; only the encode itself waits for a free slot
@@ -67,6 +93,15 @@ pub(super) async fn run_local_stack(
         }
         .into());
     }
+    let parameters = args.parameters();
+    // Refused before anything starts: a configuration the pipeline would only pretend to run.
+    if let Some(reason) = parameters.not_emulated() {
+        return Err(ExitError {
+            code: 2,
+            message: reason,
+        }
+        .into());
+    }
     // `--stack` (or VODESK_STACK) is the global flag; here it names the stack to create.
     let stack_name = connection
         .stack
@@ -80,10 +115,11 @@ pub(super) async fn run_local_stack(
         python: None,
         install_progress: Some(InstallDisplay::new().sink()),
         cdn_port: args.cdn_port,
-        groups: if args.hls_only {
-            OutputGroups::HlsOnly
-        } else {
-            OutputGroups::HlsDashMp4
+        parameters: parameters.clone(),
+        // `--hls-only` conflicts with `--custom-template`, so it can only agree with the default.
+        groups: match args.custom_template {
+            Some(CustomTemplate::AllGroups) if !args.hls_only => OutputGroups::HlsDashMp4,
+            _ => OutputGroups::HlsOnly,
         },
         parallel_jobs: usize::from(args.jobs),
     })
@@ -109,6 +145,19 @@ pub(super) async fn run_local_stack(
         println!(
             "# Source bucket {}: each new video (the solution's 24 suffixes) is encoded with ffmpeg.",
             resources.source_bucket
+        );
+        println!("# Parameters: {}.", describe_parameters(&parameters));
+        println!(
+            "# Job templates: {}.",
+            match args.custom_template {
+                Some(CustomTemplate::AllGroups) => format!(
+                    "every upload selects the custom template {} (HLS, DASH and an MP4)",
+                    OutputGroups::HlsDashMp4
+                        .custom_template_name(local.stack_name())
+                        .unwrap_or_default()
+                ),
+                None => "the solution's defaults (HLS only)".to_owned(),
+            }
         );
         println!(
             "# Outputs are served by the local CloudFront at {}.",
@@ -138,6 +187,81 @@ pub(super) async fn run_local_stack(
         "# Stopped the local stack; the emulator at {endpoint} is shut down and everything in it is gone."
     ));
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Trigger {
+    #[value(name = "VideoFile")]
+    VideoFile,
+    #[value(name = "MetadataFile")]
+    MetadataFile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum YesNo {
+    #[value(name = "Yes")]
+    Yes,
+    #[value(name = "No")]
+    No,
+}
+
+impl YesNo {
+    fn on(self) -> bool {
+        self == Self::Yes
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GlacierArg {
+    #[value(name = "DISABLED")]
+    Disabled,
+    #[value(name = "GLACIER")]
+    Glacier,
+    #[value(name = "DEEP_ARCHIVE")]
+    DeepArchive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CustomTemplate {
+    /// HLS, DASH and an MP4 of the top rendition
+    AllGroups,
+}
+
+impl LocalStackArgs {
+    fn parameters(&self) -> StackParameters {
+        StackParameters {
+            workflow_trigger: match self.workflow_trigger {
+                Trigger::VideoFile => WorkflowTrigger::VideoFile,
+                Trigger::MetadataFile => WorkflowTrigger::MetadataFile,
+            },
+            frame_capture: self.frame_capture.on(),
+            enable_media_package: self.enable_media_package.on(),
+            enable_sns: self.enable_sns.on(),
+            enable_sqs: self.enable_sqs.on(),
+            glacier: match self.glacier {
+                GlacierArg::Disabled => Glacier::Disabled,
+                GlacierArg::Glacier => Glacier::Glacier,
+                GlacierArg::DeepArchive => Glacier::DeepArchive,
+            },
+        }
+    }
+}
+
+/// The parameters as the stack records them, for the start-up lines.
+fn describe_parameters(parameters: &StackParameters) -> String {
+    let yes_no = |on: bool| if on { "Yes" } else { "No" };
+    format!(
+        "WorkflowTrigger={} FrameCapture={} EnableMediaPackage={} EnableSns={} EnableSqs={} Glacier={}",
+        match parameters.workflow_trigger {
+            WorkflowTrigger::VideoFile => "VideoFile",
+            WorkflowTrigger::MetadataFile => "MetadataFile",
+        },
+        yes_no(parameters.frame_capture),
+        yes_no(parameters.enable_media_package),
+        yes_no(parameters.enable_sns),
+        yes_no(parameters.enable_sqs),
+        parameters.glacier.as_str()
+    )
 }
 
 /// Shows the emulator's install on stderr: a bar on a terminal, else one line per step (for logs and

@@ -31,7 +31,9 @@ use crate::aws::discovery::{DiscoveryError, StackOverrides, VodResources, discov
 use crate::aws::sdk_error;
 use crate::local_stack::emulator::{Emulator, EmulatorError};
 use crate::local_stack::emulator_install::{ProgressSink, find_or_install};
-use crate::local_stack::vod_template::{ProvisionError, VodStackSpec, create_vod_stack};
+use crate::local_stack::vod_template::{
+    ProvisionError, StackParameters, VodStackSpec, create_vod_stack,
+};
 use cdn::{CdnError, CdnListener, LocalCdn};
 use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
 use probe::{ProbeError, Prober};
@@ -61,7 +63,12 @@ pub struct LocalStackOptions {
     pub install_progress: Option<ProgressSink>,
     /// Loopback port for the local "CloudFront"; 0 picks a free one.
     pub cdn_port: u16,
-    /// Which output groups the pipeline writes (`--hls-only`: the v6 default templates exactly).
+    /// The solution's parameters the stack is created with (and the pipeline follows); by default
+    /// the solution's defaults with FrameCapture on ([`StackParameters::local_defaults`]).
+    pub parameters: StackParameters,
+    /// Which output groups the jobs write: by default HLS only, as the v6 default templates; with
+    /// [`OutputGroups::HlsDashMp4`] every upload selects the local custom template that adds DASH and
+    /// an MP4 (`--custom-template all-groups`), and its record says so.
     pub groups: OutputGroups,
     /// Workflows encoding at once.
     pub parallel_jobs: usize,
@@ -75,7 +82,8 @@ impl Default for LocalStackOptions {
             python: None,
             install_progress: None,
             cdn_port: 0,
-            groups: OutputGroups::HlsDashMp4,
+            parameters: StackParameters::local_defaults(),
+            groups: OutputGroups::HlsOnly,
             parallel_jobs: 2,
         }
     }
@@ -111,6 +119,10 @@ impl LocalStackSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStackError {
+    /// A configuration of the solution the local pipeline cannot run yet: refused rather than
+    /// pretended.
+    #[error("{0}")]
+    NotEmulated(String),
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
     #[error("the emulator started but its endpoint is unusable: {0}")]
@@ -156,6 +168,9 @@ impl LocalStack {
     /// Starts the emulator, creates the stack through CloudFormation, and wires the source bucket's
     /// notifications to the `<stack>-ingest-events` queue.
     pub async fn start(options: LocalStackOptions) -> Result<Self, LocalStackError> {
+        if let Some(reason) = options.parameters.not_emulated() {
+            return Err(LocalStackError::NotEmulated(reason));
+        }
         // The tools first: better to refuse at once than to fail every upload later.
         transcode::check_ffmpeg().await?;
         let prober = Prober::detect()?;
@@ -189,11 +204,8 @@ impl LocalStack {
             AwsClients::connect(&ConnectionSettings::emulator(emulator.endpoint(), REGION)).await?;
         // The CloudFront domain is a stack output, so the server's port must be known first.
         let cdn_listener = CdnListener::bind(options.cdn_port).await?;
-        let spec = VodStackSpec {
-            // The solution's FrameCapture parameter on, so every job has thumbnails.
-            frame_capture: true,
-            ..VodStackSpec::v6(&options.stack_name, &cdn_listener.domain())
-        };
+        let spec = VodStackSpec::v6(&options.stack_name, &cdn_listener.domain())
+            .with_parameters(&options.parameters);
         create_vod_stack(&clients.cloudformation, &spec).await?;
         // Read the stack back exactly as every client will, so a template mistake shows up here.
         let resources = discover(
@@ -229,7 +241,7 @@ impl LocalStack {
             url_scheme: "http".to_owned(),
             frame_capture: spec.frame_capture,
             enable_sns: spec.enable_sns,
-            enable_sqs: true,
+            enable_sqs: spec.enable_sqs,
             enable_media_package: spec.enable_media_package,
         };
         let (events_tx, events_rx) = mpsc::unbounded_channel();

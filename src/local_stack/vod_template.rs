@@ -12,6 +12,100 @@ use serde_json::{Value, json};
 use crate::aws::sdk_error;
 use crate::contract::stack::{Generation, WorkflowTrigger};
 
+/// The solution's `Glacier` parameter: whether the source is tagged for archiving once its workflow
+/// is complete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Glacier {
+    #[default]
+    Disabled,
+    Glacier,
+    DeepArchive,
+}
+
+impl Glacier {
+    /// The parameter's value as the template spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "DISABLED",
+            Self::Glacier => "GLACIER",
+            Self::DeepArchive => "DEEP_ARCHIVE",
+        }
+    }
+}
+
+/// The solution's parameters that change what a workflow does, under their own meaning (the stack
+/// records them as `WorkflowTrigger`, `FrameCapture`, `EnableMediaPackage`, `EnableSns`, `EnableSqs`
+/// and `Glacier`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackParameters {
+    pub workflow_trigger: WorkflowTrigger,
+    pub frame_capture: bool,
+    pub enable_media_package: bool,
+    pub enable_sns: bool,
+    pub enable_sqs: bool,
+    pub glacier: Glacier,
+}
+
+impl StackParameters {
+    /// The defaults of the solution's template (`source/cdk/lib/vod-stack.ts`): VideoFile,
+    /// FrameCapture No, EnableMediaPackage No, EnableSns Yes, EnableSqs Yes, Glacier DISABLED.
+    pub fn solution_defaults() -> Self {
+        Self {
+            workflow_trigger: WorkflowTrigger::VideoFile,
+            frame_capture: false,
+            enable_media_package: false,
+            enable_sns: true,
+            enable_sqs: true,
+            glacier: Glacier::Disabled,
+        }
+    }
+
+    /// The local stack's defaults: the solution's, except FrameCapture Yes, so a demo's jobs have
+    /// thumbnails.
+    pub fn local_defaults() -> Self {
+        Self {
+            frame_capture: true,
+            ..Self::solution_defaults()
+        }
+    }
+
+    /// Why the local pipeline cannot run a stack with these parameters yet, naming each parameter
+    /// it does not emulate; `None` when it can.
+    pub fn not_emulated(&self) -> Option<String> {
+        let mut missing = Vec::new();
+        if self.workflow_trigger == WorkflowTrigger::MetadataFile {
+            missing.push(
+                "WorkflowTrigger=MetadataFile (workflows started by a .json metadata file)"
+                    .to_owned(),
+            );
+        }
+        if self.enable_media_package {
+            missing.push(
+                "EnableMediaPackage=Yes (MediaPackage VOD assets and egress endpoints)".to_owned(),
+            );
+        }
+        if self.glacier != Glacier::Disabled {
+            missing.push(format!(
+                "Glacier={} (tagging the source for archiving)",
+                self.glacier.as_str()
+            ));
+        }
+        (!missing.is_empty()).then(|| {
+            format!(
+                "the local stack does not emulate {} yet; start it without {}, or rehearse that configuration on AWS",
+                missing.join(" or "),
+                if missing.len() == 1 { "that parameter" } else { "those parameters" }
+            )
+        })
+    }
+}
+
+impl Default for StackParameters {
+    fn default() -> Self {
+        Self::local_defaults()
+    }
+}
+
 /// What the emulated deployment looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VodStackSpec {
@@ -23,6 +117,8 @@ pub struct VodStackSpec {
     pub frame_capture: bool,
     pub enable_media_package: bool,
     pub enable_sns: bool,
+    pub enable_sqs: bool,
+    pub glacier: Glacier,
     /// `CloudFrontDomainName`: a real stack's distribution, or the local stack's `host:port`.
     pub cloudfront_domain: String,
 }
@@ -38,7 +134,22 @@ impl VodStackSpec {
             frame_capture: false,
             enable_media_package: false,
             enable_sns: true,
+            enable_sqs: true,
+            glacier: Glacier::Disabled,
             cloudfront_domain: cloudfront_domain.to_owned(),
+        }
+    }
+
+    /// This deployment with `parameters` instead of its own.
+    pub fn with_parameters(self, parameters: &StackParameters) -> Self {
+        Self {
+            workflow_trigger: parameters.workflow_trigger,
+            frame_capture: parameters.frame_capture,
+            enable_media_package: parameters.enable_media_package,
+            enable_sns: parameters.enable_sns,
+            enable_sqs: parameters.enable_sqs,
+            glacier: parameters.glacier,
+            ..self
         }
     }
 
@@ -182,7 +293,8 @@ pub fn template(spec: &VodStackSpec) -> Value {
     })
 }
 
-/// The parameter values a stack of `spec` is created with.
+/// The parameter values a stack of `spec` is created with: every one that changes a workflow, so
+/// DescribeStacks lists them as it does for a real deployment.
 fn parameters(spec: &VodStackSpec) -> Vec<Parameter> {
     let trigger = match spec.workflow_trigger {
         WorkflowTrigger::VideoFile => "VideoFile",
@@ -193,6 +305,9 @@ fn parameters(spec: &VodStackSpec) -> Vec<Parameter> {
         ("FrameCapture", yes_no(spec.frame_capture)),
         ("EnableMediaPackage", yes_no(spec.enable_media_package)),
         ("EnableSns", yes_no(spec.enable_sns)),
+        ("EnableSqs", yes_no(spec.enable_sqs)),
+        ("Glacier", spec.glacier.as_str()),
+        ("AcceleratedTranscoding", "PREFERRED"),
     ]
     .into_iter()
     .map(|(key, value)| {
@@ -275,5 +390,78 @@ pub async fn create_vod_stack(
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(spec: &VodStackSpec) -> Vec<(String, String)> {
+        parameters(spec)
+            .iter()
+            .map(|p| {
+                (
+                    p.parameter_key().unwrap_or_default().to_owned(),
+                    p.parameter_value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_stack_records_every_parameter_under_the_solutions_names() {
+        let spec = VodStackSpec::v6("vod-local", "127.0.0.1:1").with_parameters(&StackParameters {
+            frame_capture: false,
+            enable_sns: false,
+            enable_sqs: false,
+            ..StackParameters::local_defaults()
+        });
+        assert_eq!(
+            recorded(&spec),
+            [
+                ("WorkflowTrigger", "VideoFile"),
+                ("FrameCapture", "No"),
+                ("EnableMediaPackage", "No"),
+                ("EnableSns", "No"),
+                ("EnableSqs", "No"),
+                ("Glacier", "DISABLED"),
+                ("AcceleratedTranscoding", "PREFERRED"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        // The template's own defaults are the solution's; the local stack only turns FrameCapture on.
+        let template = template(&spec);
+        assert_eq!(template["Parameters"]["FrameCapture"]["Default"], "No");
+        assert_eq!(template["Parameters"]["EnableSqs"]["Default"], "Yes");
+        assert_eq!(
+            StackParameters::local_defaults(),
+            StackParameters {
+                frame_capture: true,
+                ..StackParameters::solution_defaults()
+            }
+        );
+    }
+
+    #[test]
+    fn what_the_pipeline_cannot_run_is_named() {
+        assert_eq!(StackParameters::local_defaults().not_emulated(), None);
+        let metadata = StackParameters {
+            workflow_trigger: WorkflowTrigger::MetadataFile,
+            ..StackParameters::local_defaults()
+        };
+        let reason = metadata.not_emulated().unwrap();
+        assert!(reason.contains("WorkflowTrigger=MetadataFile"), "{reason}");
+        assert!(reason.contains("not emulate"), "{reason}");
+        let both = StackParameters {
+            enable_media_package: true,
+            glacier: Glacier::DeepArchive,
+            ..StackParameters::local_defaults()
+        };
+        let reason = both.not_emulated().unwrap();
+        assert!(
+            reason.contains("EnableMediaPackage=Yes") && reason.contains("Glacier=DEEP_ARCHIVE"),
+            "{reason}"
+        );
     }
 }

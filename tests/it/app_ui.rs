@@ -188,6 +188,8 @@ fn resources() -> VodResources {
         enable_sns: Some(true),
         frame_capture: Some(false),
         enable_media_package: Some(false),
+        enable_sqs: Some(true),
+        glacier: Some("DISABLED".into()),
         stack_queue_url: None,
         overridden: Vec::new(),
     }

@@ -18,9 +18,11 @@ use serde_json::Value;
 use vodesk::aws::connection::{AwsClients, ConnectionSettings};
 use vodesk::contract::dynamodb::from_sdk_item;
 use vodesk::local_stack::emulator::find_python;
+use vodesk::local_stack::vod_template::StackParameters;
 use vodesk::local_stack::{LocalStack, LocalStackOptions, OutputGroups, REGION};
 
-/// Keys of a Complete message from this stack (FrameCapture on, MediaPackage off), contract §4.
+/// Keys of a Complete message from this stack by default (the default templates: HLS only;
+/// FrameCapture on, MediaPackage off), contract §4.
 const COMPLETE_KEYS_HLS: [&str; 29] = [
     "guid",
     "workflowStatus",
@@ -63,10 +65,17 @@ const ITEM_ONLY_KEYS: [&str; 6] = [
 ];
 
 async fn start_local_stack(groups: OutputGroups) -> (LocalStack, AwsClients) {
-    let local = LocalStack::start(LocalStackOptions {
-        python: Some(find_python().unwrap_or_else(|e| panic!("{e}"))),
+    start_local_stack_with(LocalStackOptions {
         groups,
         ..LocalStackOptions::default()
+    })
+    .await
+}
+
+async fn start_local_stack_with(options: LocalStackOptions) -> (LocalStack, AwsClients) {
+    let local = LocalStack::start(LocalStackOptions {
+        python: Some(find_python().unwrap_or_else(|e| panic!("{e}"))),
+        ..options
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -298,8 +307,11 @@ fn fetchable(url: &str) -> String {
     format!("{scheme_host}/{}", encoded.join("/"))
 }
 
+/// `--custom-template all-groups`: every upload selects the local custom template, so the record
+/// says so (`isCustomTemplate`, the template's name), as on AWS where only a custom template writes
+/// DASH or MP4.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_upload_becomes_playable_hls_dash_and_mp4_with_the_contracts_messages() {
+async fn a_custom_template_upload_becomes_playable_hls_dash_and_mp4_with_the_contracts_messages() {
     let (local, clients) = start_local_stack(OutputGroups::HlsDashMp4).await;
     let resources = local.resources().clone();
     let watch = watch_topic(&clients, &resources.topic_arn).await;
@@ -356,11 +368,8 @@ async fn an_upload_becomes_playable_hls_dash_and_mp4_with_the_contracts_messages
     assert_eq!(complete["frameCapture"], true);
     assert_eq!(complete["frameCaptureWidth"], 1280);
     assert_eq!(complete["frameCaptureHeight"], 720);
-    assert_eq!(
-        complete["jobTemplate"],
-        "vod-local_Ott_720p_Avc_Aac_16x9_qvbr_no_preset"
-    );
-    assert_eq!(complete["isCustomTemplate"], false);
+    assert_eq!(complete["jobTemplate"], "vod-local_Custom_Hls_Dash_Mp4");
+    assert_eq!(complete["isCustomTemplate"], true);
     assert_eq!(complete["enableMediaPackage"], false);
     assert_eq!(complete["archiveSource"], "DISABLED");
     let job_id = complete["encodeJobId"].as_str().expect("job id");
@@ -429,6 +438,7 @@ async fn an_upload_becomes_playable_hls_dash_and_mp4_with_the_contracts_messages
         .expect("duration in seconds");
     assert!((source_duration - 5.0).abs() < 0.1, "{source_duration}");
     let encoding_job = &item["encodingJob"];
+    assert_eq!(encoding_job["JobTemplate"], "vod-local_Custom_Hls_Dash_Mp4");
     assert_eq!(encoding_job["UserMetadata"]["guid"], guid.as_str());
     assert_eq!(encoding_job["UserMetadata"]["workflow"], "vod-local");
     assert_eq!(
@@ -511,7 +521,7 @@ async fn an_upload_becomes_playable_hls_dash_and_mp4_with_the_contracts_messages
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_upload_ends_in_an_error_after_its_ingest() {
-    let (local, clients) = start_local_stack(OutputGroups::HlsDashMp4).await;
+    let (local, clients) = start_local_stack(OutputGroups::HlsOnly).await;
     let resources = local.resources().clone();
     let watch = watch_topic(&clients, &resources.topic_arn).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -563,9 +573,12 @@ async fn a_corrupt_upload_ends_in_an_error_after_its_ingest() {
     assert!(item.get("encodeJobId").is_none());
 }
 
+/// The default configuration (issue 15): the solution's default templates write HLS only, so the
+/// item and the Complete message have no DASH or MP4 field and name the default template; the stack's
+/// queue gets the record (EnableSqs=Yes).
 #[tokio::test(flavor = "multi_thread")]
-async fn hls_only_writes_what_the_v6_default_templates_write() {
-    let (local, clients) = start_local_stack(OutputGroups::HlsOnly).await;
+async fn by_default_an_upload_writes_what_the_v6_default_templates_write() {
+    let (local, clients) = start_local_stack_with(LocalStackOptions::default()).await;
     let resources = local.resources().clone();
     let watch = watch_topic(&clients, &resources.topic_arn).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -579,10 +592,47 @@ async fn hls_only_writes_what_the_v6_default_templates_write() {
         Duration::from_secs(120),
     )
     .await;
+    assert_eq!(messages.len(), 2, "Ingest then Complete: {messages:#?}");
+    assert_eq!(messages[0]["status"], "Ingest");
     let complete = messages.last().expect("terminal");
     assert_eq!(complete["workflowStatus"], "Complete", "{complete:#?}");
     assert_eq!(keys(complete), set(&COMPLETE_KEYS_HLS));
+    let dash_and_mp4 = ["dashPlaylist", "dashUrl", "mp4Outputs", "mp4Urls"];
+    assert_eq!(
+        complete["jobTemplate"],
+        "vod-local_Ott_720p_Avc_Aac_16x9_qvbr_no_preset"
+    );
+    assert_eq!(complete["isCustomTemplate"], false);
     let guid = complete["guid"].as_str().expect("guid");
+    let item = get_item(&clients, &resources.table, guid).await;
+    let mut item_expected = set(&COMPLETE_KEYS_HLS);
+    item_expected.extend(set(&ITEM_ONLY_KEYS));
+    assert_eq!(item.keys().cloned().collect::<BTreeSet<_>>(), item_expected);
+    for field in dash_and_mp4 {
+        assert!(item.get(field).is_none(), "the item has {field}");
+    }
+    assert_eq!(
+        item["encodingJob"]["JobTemplate"],
+        "vod-local_Ott_720p_Avc_Aac_16x9_qvbr_no_preset"
+    );
+    let job_groups: Vec<&str> = item["encodingJob"]["Settings"]["OutputGroups"]
+        .as_array()
+        .expect("output groups")
+        .iter()
+        .map(|g| g["Name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        job_groups,
+        ["Apple HLS", "File Group"],
+        "HLS and frame capture"
+    );
+    let event_groups: Vec<&str> = item["encodingOutput"]["detail"]["outputGroupDetails"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(event_groups, ["HLS_GROUP", "FILE_GROUP"]);
     let destination = resources.destination_bucket.clone().expect("destination");
     let listed = clients
         .s3
@@ -604,6 +654,185 @@ async fn hls_only_writes_what_the_v6_default_templates_write() {
     let (_, streams) = ffprobe_url(&fetchable(complete["hlsUrl"].as_str().expect("hls")));
     assert_eq!(streams.iter().filter(|(c, _, _)| c == "h264").count(), 4);
     assert!(streams.iter().any(|(c, _, _)| c == "aac"));
+    // EnableSqs=Yes: the stack's own queue has the full record.
+    let stack_queue = resources.stack_queue_url.clone().expect("SqsUrl");
+    let records = queue_bodies(&clients, &stack_queue, Duration::from_secs(5)).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["guid"], guid);
+    assert_eq!(records[0]["workflowStatus"], "Complete");
+}
+
+/// Every body on `queue_url` within `wait` (parsed), deleting them.
+async fn queue_bodies(clients: &AwsClients, queue_url: &str, wait: Duration) -> Vec<Value> {
+    let started = Instant::now();
+    let mut bodies = Vec::new();
+    while started.elapsed() < wait {
+        let received = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages() {
+            bodies.push(serde_json::from_str(message.body().expect("a body")).expect("JSON"));
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().expect("receipt"))
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    bodies
+}
+
+/// Polls the item until its workflow has ended; returns it.
+async fn ended_item(
+    clients: &AwsClients,
+    table: &str,
+    limit: Duration,
+) -> serde_json::Map<String, Value> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let items = clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("Scan");
+        if let Some(item) = items.items().iter().find(|item| {
+            item.get("workflowStatus")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|s| s == "Complete" || s == "Error")
+        }) {
+            return from_sdk_item(item).expect("a readable item");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no workflow ended within {limit:?}");
+}
+
+/// FrameCapture=No, EnableSns=No, EnableSqs=No (issue 15): the stack records them, discovery
+/// (`vodesk stack --json`) reads them back, and the pipeline follows them: no frame captures and no
+/// thumbnail fields, no message on the topic, nothing on the stack's queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn frame_capture_sns_and_sqs_off_are_recorded_and_followed() {
+    let (local, clients) = start_local_stack_with(LocalStackOptions {
+        parameters: StackParameters {
+            frame_capture: false,
+            enable_sns: false,
+            enable_sqs: false,
+            ..StackParameters::local_defaults()
+        },
+        ..LocalStackOptions::default()
+    })
+    .await;
+    let resources = local.resources().clone();
+
+    // The parameters as DescribeStacks gives them, and as discovery reads them.
+    let described = clients
+        .cloudformation
+        .describe_stacks()
+        .stack_name("vod-local")
+        .send()
+        .await
+        .expect("DescribeStacks");
+    let parameters: std::collections::BTreeMap<String, String> = described.stacks()[0]
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value()?.to_owned(),
+            ))
+        })
+        .collect();
+    for (key, value) in [
+        ("WorkflowTrigger", "VideoFile"),
+        ("FrameCapture", "No"),
+        ("EnableMediaPackage", "No"),
+        ("EnableSns", "No"),
+        ("EnableSqs", "No"),
+        ("Glacier", "DISABLED"),
+    ] {
+        assert_eq!(
+            parameters.get(key).map(String::as_str),
+            Some(value),
+            "{key}"
+        );
+    }
+    let output = common::vodesk_against(local.endpoint())
+        .env("VODESK_STACK", local.stack_name())
+        .args(["stack", "--json"])
+        .output()
+        .expect("run vodesk stack");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found: Value = serde_json::from_slice(&output.stdout).expect("stack JSON");
+    assert_eq!(found["workflow_trigger"], "VideoFile");
+    assert_eq!(found["frame_capture"], false);
+    assert_eq!(found["enable_sns"], false);
+    assert_eq!(found["enable_media_package"], false);
+    assert_eq!(found["enable_sqs"], false);
+    assert_eq!(found["glacier"], "DISABLED");
+
+    let watch = watch_topic(&clients, &resources.topic_arn).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = generate_clip(dir.path(), "plain.mp4", "640x360", 2, true);
+    upload(&local, &clip, "uploads/plain.mp4");
+    let item = ended_item(&clients, &resources.table, Duration::from_secs(120)).await;
+    assert_eq!(item["workflowStatus"], "Complete", "{item:#?}");
+    assert_eq!(item["frameCapture"], false);
+    assert_eq!(item["enableSns"], false);
+    assert_eq!(item["enableSqs"], false);
+    for field in [
+        "thumbNails",
+        "thumbNailsUrls",
+        "frameCaptureWidth",
+        "frameCaptureHeight",
+    ] {
+        assert!(item.get(field).is_none(), "the item has {field}");
+    }
+    let job_groups: Vec<&str> = item["encodingJob"]["Settings"]["OutputGroups"]
+        .as_array()
+        .expect("output groups")
+        .iter()
+        .map(|g| g["Name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(job_groups, ["Apple HLS"]);
+    let guid = item["guid"].as_str().expect("guid");
+    let destination = resources.destination_bucket.clone().expect("destination");
+    let listed = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&destination)
+        .prefix(format!("{guid}/"))
+        .send()
+        .await
+        .expect("list outputs");
+    let folders: BTreeSet<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .filter_map(|k| k.split('/').nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(folders, set(&["hls"]));
+    // Nothing on the topic (not even Ingest) and nothing on the stack's queue.
+    let on_topic = queue_bodies(&clients, &watch, Duration::from_secs(3)).await;
+    assert!(on_topic.is_empty(), "{on_topic:#?}");
+    let stack_queue = resources.stack_queue_url.clone().expect("SqsUrl");
+    let on_queue = queue_bodies(&clients, &stack_queue, Duration::from_secs(2)).await;
+    assert!(on_queue.is_empty(), "{on_queue:#?}");
 }
 
 /// Through the binary, with an ffmpeg that passes the start-up check and then fails every encode:

@@ -197,6 +197,14 @@ async fn local_stack_command_prints_usable_settings_and_stops_on_sigterm() {
     let found: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stack JSON");
     assert_eq!(found["stack_name"], "vod-local");
     assert_eq!(found["solution_version"], "v6.1.13");
+    // The solution's defaults, read back as discovery reads a real deployment; FrameCapture is on
+    // for the demo (issue 15).
+    assert_eq!(found["workflow_trigger"], "VideoFile");
+    assert_eq!(found["frame_capture"], true);
+    assert_eq!(found["enable_sns"], true);
+    assert_eq!(found["enable_media_package"], false);
+    assert_eq!(found["enable_sqs"], true);
+    assert_eq!(found["glacier"], "DISABLED");
 
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
@@ -290,4 +298,59 @@ async fn a_python_planted_in_the_current_directory_is_never_run() {
         // Nothing installed on this machine: the message names where vodesk looked.
         assert!(stderr.contains("looked for"), "{stderr}");
     }
+}
+
+/// Issue 15: a configuration the local pipeline cannot run yet (metadata mode, MediaPackage,
+/// archiving) is refused at start with exit status 2 and a message naming it, before anything starts;
+/// `--hls-only` (now the default) is still accepted but not with `--custom-template`.
+#[test]
+fn configurations_not_emulated_yet_are_refused_at_start() {
+    for (args, named) in [
+        (
+            &["--workflow-trigger", "MetadataFile"][..],
+            "WorkflowTrigger=MetadataFile",
+        ),
+        (
+            &["--enable-media-package", "Yes"][..],
+            "EnableMediaPackage=Yes",
+        ),
+        (&["--glacier", "DEEP_ARCHIVE"][..], "Glacier=DEEP_ARCHIVE"),
+    ] {
+        let output = common::local_stack_command(args)
+            .output()
+            .expect("run vodesk local-stack");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("does not emulate") && stderr.contains(named),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?} printed settings");
+    }
+    let output = common::local_stack_command(&["--hls-only", "--custom-template", "all-groups"])
+        .output()
+        .expect("run vodesk local-stack");
+    assert_eq!(output.status.code(), Some(2));
+    let help = common::vodesk_bin()
+        .args(["local-stack", "--help"])
+        .output()
+        .expect("run vodesk local-stack --help");
+    // Lines are wrapped to the terminal: compare the words only.
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for flag in [
+        "--workflow-trigger",
+        "--frame-capture",
+        "--enable-media-package",
+        "--enable-sns",
+        "--enable-sqs",
+        "--glacier",
+        "--custom-template",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    assert!(help.contains("solution's own default is No"), "{help}");
+    assert!(!help.contains("--hls-only"), "{help}");
 }

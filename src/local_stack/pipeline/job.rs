@@ -9,7 +9,7 @@ use super::Shared;
 use super::services::upload_outputs;
 use super::steps::{Failure, Submitted, epoch_ms, event_time, flag, text};
 use crate::local_stack::transcode::{self, Rotation, TranscodeError, TranscodePlan};
-use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail};
+use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail, OutputGroups};
 
 /// What a finished job hands to the publish steps.
 pub(super) struct Encoded {
@@ -58,7 +58,7 @@ pub(super) async fn encode(
         source: source_path.clone(),
         base_name: workflow::output_base_name(src_video),
         ladder: workflow::hls_ladder(*profile).to_vec(),
-        groups: shared.options.groups,
+        groups: OutputGroups::of_record(context, record),
         frame_capture: flag(record, "frameCapture"),
         rotation: Rotation::from_input_rotate(text(record, "inputRotate").unwrap_or("")),
         has_audio: *has_audio,

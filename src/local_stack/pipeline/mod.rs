@@ -36,6 +36,8 @@ pub use services::{attribute_value, content_type};
 /// How the worker runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineOptions {
+    /// HLS only (the default templates), or every upload selecting the local custom template that
+    /// writes DASH and an MP4 as well.
     pub groups: OutputGroups,
     /// Jobs encoding at once (1 or 2 on a small machine); later jobs wait in the queue, their Ingest
     /// and encode request already done.
@@ -45,7 +47,7 @@ pub struct PipelineOptions {
 impl Default for PipelineOptions {
     fn default() -> Self {
         Self {
-            groups: OutputGroups::HlsDashMp4,
+            groups: OutputGroups::HlsOnly,
             parallel_jobs: 2,
         }
     }

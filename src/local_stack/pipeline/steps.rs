@@ -18,7 +18,7 @@ use super::services::{
 use super::{PipelineEvent, Shared};
 use crate::aws::sdk_error;
 use crate::local_stack::inputs;
-use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, Record};
+use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, OutputGroups, Record};
 use crate::time::format_iso8601;
 
 pub(super) fn epoch_ms() -> u64 {
@@ -128,6 +128,16 @@ async fn ingest_and_submit(
         workflow::apply_metadata(context, &mut record, &key, &body).map_err(Failure::Lambda)?;
     } else {
         workflow::apply_video_key(context, &mut record, &key);
+        // `--custom-template`: every upload selects the custom template, as a metadata file's
+        // `jobTemplate` does on AWS (the only way a job writes DASH or MP4 there); the profiler
+        // then keeps it and sets `isCustomTemplate`.
+        if let Some(template) = shared
+            .options
+            .groups
+            .custom_template_name(&context.stack_name)
+        {
+            record.insert("jobTemplate".into(), Value::String(template));
+        }
     }
     let source_bucket = text(&record, "srcBucket").unwrap_or(bucket).to_owned();
     let src_video = text(&record, "srcVideo").unwrap_or_default().to_owned();
@@ -191,7 +201,7 @@ async fn ingest_and_submit(
     // profiler, encode, DynamoDB Update (Process)
     let profile = workflow::profile(&mut record).map_err(Failure::Lambda)?;
     let job_id = workflow::new_job_id(epoch_ms());
-    let groups = shared.options.groups;
+    let groups = OutputGroups::of_record(context, &record);
     record.insert(
         "encodingJob".into(),
         workflow::encoding_job(context, &record, profile, groups),

@@ -1,7 +1,9 @@
 //! The local "MediaConvert": ffmpeg turns a source file into the solution's outputs (contract §7, §10).
 //! One encode pass decodes the source once and writes every rendition of the HLS ladder (H.264, keyframes
-//! every 3 s so segments align), one AAC track and the frame captures; fast stream copies then package
-//! the same encodes as HLS (TS segments, master playlist), DASH and an MP4. ffmpeg writes under safe
+//! every 3 s so segments align, x264 CRF capped at the rung's MaxBitrate as the templates' QVBR is), each
+//! rendition with its own AAC track at its rung's rate, and the frame captures; fast stream copies then package
+//! the same encodes as HLS (TS segments, master playlist), and, for the custom template only
+//! ([`OutputGroups::HlsDashMp4`]), DASH and an MP4. ffmpeg writes under safe
 //! scratch names, because a source's base name may hold `%` or other characters ffmpeg's muxers treat
 //! as patterns; the files are then named as MediaConvert names them, and the playlists' URIs rewritten
 //! to the percent-encoded real names so players can fetch them.
@@ -146,14 +148,7 @@ pub(crate) async fn transcode(
     let renditions: Vec<PathBuf> = (0..plan.ladder.len())
         .map(|i| work_dir.join("enc").join(format!("r{i}.mp4")))
         .collect();
-    let audio = work_dir.join("enc").join("audio.m4a");
-    run_ffmpeg(
-        &hls_args(&renditions, &audio, work_dir),
-        deadline,
-        limit,
-        false,
-    )
-    .await?;
+    run_ffmpeg(&hls_args(&renditions, work_dir), deadline, limit, false).await?;
     let mut output = TranscodeOutput {
         files: Vec::new(),
         hls_master: String::new(),
@@ -166,20 +161,14 @@ pub(crate) async fn transcode(
     };
     name_hls_outputs(plan, work_dir, &mut output).await?;
     if plan.groups == OutputGroups::HlsDashMp4 {
-        run_ffmpeg(
-            &dash_args(&renditions, &audio, work_dir),
-            deadline,
-            limit,
-            false,
-        )
-        .await?;
+        run_ffmpeg(&dash_args(&renditions, work_dir), deadline, limit, false).await?;
         name_dash_outputs(plan, work_dir, &mut output).await?;
         let top_index = plan.ladder.len() - 1;
         let top = plan.ladder[top_index];
         let name = format!("{}{}.mp4", plan.base_name, mp4_name_modifier(&top));
         let path = work_dir.join("mp4").join("out.mp4");
         run_ffmpeg(
-            &mp4_args(&renditions[top_index], &audio, &path),
+            &mp4_args(&renditions[top_index], &path),
             deadline,
             limit,
             false,

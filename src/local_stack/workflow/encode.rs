@@ -68,13 +68,38 @@ pub(crate) fn hls_ladder(profile: u32) -> &'static [Rendition] {
     }
 }
 
-/// Which groups the local "MediaConvert" writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which groups the local "MediaConvert" writes, which is what the job's template says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OutputGroups {
     /// The v6 default templates exactly: one Apple HLS group.
+    #[default]
     HlsOnly,
-    /// Like a deployment whose templates were customised: HLS, DASH and one MP4 of the top rendition.
+    /// The local custom template [`OutputGroups::custom_template_name`]: HLS, DASH and one MP4 of
+    /// the top rendition. On AWS only a custom template writes DASH or MP4 (contract §7), so a record
+    /// of such a job names it in `jobTemplate`, with `isCustomTemplate: true`.
     HlsDashMp4,
+}
+
+impl OutputGroups {
+    /// The name of the custom template that writes these groups, `None` for the default templates.
+    pub fn custom_template_name(self, stack_name: &str) -> Option<String> {
+        match self {
+            Self::HlsOnly => None,
+            Self::HlsDashMp4 => Some(format!("{stack_name}_Custom_Hls_Dash_Mp4")),
+        }
+    }
+
+    /// The groups the record's `jobTemplate` writes: the custom template's, or HLS only (a default
+    /// template).
+    pub(crate) fn of_record(context: &StackContext, record: &Record) -> Self {
+        let template = record.get("jobTemplate").and_then(Value::as_str);
+        let custom = Self::HlsDashMp4.custom_template_name(&context.stack_name);
+        if template.is_some() && template == custom.as_deref() {
+            Self::HlsDashMp4
+        } else {
+            Self::HlsOnly
+        }
+    }
 }
 
 /// The MP4 output's NameModifier: the top rendition's height, as in the contract's custom template.
@@ -211,6 +236,51 @@ mod tests {
         );
         assert_eq!(output_base_name("a.b.c.mov"), "a.b.c");
         assert_eq!(output_base_name("noext"), "noext");
+    }
+
+    #[test]
+    fn only_the_custom_template_writes_dash_and_mp4() {
+        let context = crate::local_stack::workflow::tests::context();
+        let custom = OutputGroups::HlsDashMp4
+            .custom_template_name("vod-local")
+            .unwrap();
+        assert_eq!(custom, "vod-local_Custom_Hls_Dash_Mp4");
+        assert_eq!(
+            OutputGroups::HlsOnly.custom_template_name("vod-local"),
+            None
+        );
+        let mut record = Record::new();
+        assert_eq!(
+            OutputGroups::of_record(&context, &record),
+            OutputGroups::HlsOnly
+        );
+        record.insert("jobTemplate".into(), json!(context.template_name(1080)));
+        assert_eq!(
+            OutputGroups::of_record(&context, &record),
+            OutputGroups::HlsOnly
+        );
+        record.insert("jobTemplate".into(), json!(custom));
+        assert_eq!(
+            OutputGroups::of_record(&context, &record),
+            OutputGroups::HlsDashMp4
+        );
+        let job = encoding_job(&context, &record, 1080, OutputGroups::HlsDashMp4);
+        assert_eq!(job["JobTemplate"], "vod-local_Custom_Hls_Dash_Mp4");
+        let names: Vec<&str> = job["Settings"]["OutputGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["File Group", "Apple HLS", "DASH ISO"]);
+        let default_job = encoding_job(&context, &Record::new(), 1080, OutputGroups::HlsOnly);
+        assert_eq!(
+            default_job["Settings"]["OutputGroups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -733,7 +733,7 @@ async fn with_enable_sns_off_the_table_is_polled_besides_the_queue() {
     let emu = fresh_emulator().await;
     let mut spec =
         vodesk::local_stack::vod_template::VodStackSpec::v6("vod-quiet", "d1.cloudfront.net");
-    spec.enable_sns = false;
+    spec.parameters.enable_sns = false;
     vodesk::local_stack::vod_template::create_vod_stack(&emu.clients.cloudformation, &spec)
         .await
         .unwrap();

@@ -31,6 +31,9 @@ const MAX_DECODE_ALLOC: u64 = 256 * MIB;
 /// Eviction brings the cache down to this share of its limit, so that not every write evicts.
 const EVICT_TO_PERCENT: u64 = 80;
 const MIB: u64 = 1024 * 1024;
+/// The thumbnails' disk cache folder inside vodesk's data folder (the session's fetcher keeps its
+/// files there; `vodesk doctor` checks it is writable).
+pub const CACHE_DIR_NAME: &str = "thumbnails";
 
 /// A decoded, downscaled thumbnail: `width × height` pixels, 4 bytes each (RGBA, not premultiplied).
 #[derive(Debug, Clone, PartialEq, Eq)]

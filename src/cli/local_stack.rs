@@ -115,7 +115,7 @@ pub(super) async fn run_local_stack(
         python: None,
         install_progress: Some(InstallDisplay::new().sink()),
         cdn_port: args.cdn_port,
-        parameters: parameters.clone(),
+        parameters,
         // `--hls-only` conflicts with `--custom-template`, so it can only agree with the default.
         groups: match args.custom_template {
             Some(CustomTemplate::AllGroups) if !args.hls_only => OutputGroups::HlsDashMp4,

@@ -11,12 +11,10 @@ use std::time::Duration;
 use super::{Checklist, Outcome, ids, untrusted};
 use crate::aws::upload::journal::{DATA_DIR_ENV, Journal, create_private_dir, data_dir};
 use crate::local_stack::probe::{Prober, Tool};
-use crate::local_stack::transcode::check_ffmpeg;
+use crate::local_stack::transcode::{check_ffmpeg, ffmpeg_program};
 
 /// How long `ffmpeg -version` and the like may take.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
-/// The thumbnail cache's folder inside the data directory (where the window's session keeps it).
-const THUMBNAILS_DIR: &str = "thumbnails";
 
 pub(super) async fn run(list: &mut Checklist, local_stack: bool) {
     list.push(
@@ -50,13 +48,6 @@ fn missing(local_stack: bool, problem: String, fix: String) -> Outcome {
             fix,
         )
     }
-}
-
-/// The ffmpeg the local stack runs: `$VODESK_FFMPEG`, else `ffmpeg` on PATH.
-fn ffmpeg_program() -> PathBuf {
-    std::env::var_os("VODESK_FFMPEG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("ffmpeg"))
 }
 
 async fn ffmpeg(local_stack: bool) -> Outcome {
@@ -231,7 +222,7 @@ fn journal() -> Outcome {
 
 fn cache() -> Outcome {
     let dir = match data_folder() {
-        Ok(dir) => dir.join(THUMBNAILS_DIR),
+        Ok(dir) => dir.join(crate::aws::thumbnails::CACHE_DIR_NAME),
         Err(outcome) => return outcome,
     };
     if let Err(err) = create_private_dir(&dir) {

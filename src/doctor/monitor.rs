@@ -195,19 +195,8 @@ fn monitor_refused(ctx: &Ctx, what: &str, action: &str, err: &CallError) -> Outc
     }
 }
 
-/// The IAM action behind a set-up step of the monitor's queue (`queue::create` names its steps).
-fn setup_step_action(step: &str) -> &'static str {
-    match step {
-        "create vodesk's SQS queue" => "sqs:CreateQueue (with sqs:TagQueue)",
-        "read vodesk's queue ARN" => "sqs:GetQueueAttributes",
-        "set the policy of vodesk's queue" => "sqs:SetQueueAttributes",
-        "subscribe vodesk's queue to the stack's SNS topic" => "sns:Subscribe",
-        _ => "the SQS and SNS actions of the live monitor",
-    }
-}
-
 fn setup_failed(ctx: &Ctx, err: &SetupError) -> Outcome {
-    let action = setup_step_action(err.step);
+    let action = err.action;
     let said = untrusted(&err.message);
     if err.refused {
         Outcome::fail(
@@ -225,23 +214,5 @@ fn setup_failed(ctx: &Ctx, err: &SetupError) -> Outcome {
                 ctx.clients.region
             ),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_set_up_step_names_its_action() {
-        assert!(setup_step_action("create vodesk's SQS queue").starts_with("sqs:CreateQueue"));
-        assert_eq!(
-            setup_step_action("subscribe vodesk's queue to the stack's SNS topic"),
-            "sns:Subscribe"
-        );
-        assert_eq!(
-            setup_step_action("set the policy of vodesk's queue"),
-            "sqs:SetQueueAttributes"
-        );
     }
 }

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::emulator::{EmulatorError, PYTHON_ENV, find_python};
-use process::{detail_suffix, find_on_path, last_line, retarget, run_merged};
+use super::probe::find_on_path;
+use process::{detail_suffix, last_line, retarget, run_merged};
 use progress::PipLines;
 pub use progress::{InstallProgress, ProgressSink};
 

@@ -239,10 +239,10 @@ impl LocalStack {
             destination_bucket,
             cloudfront_domain: cdn.domain().to_owned(),
             url_scheme: "http".to_owned(),
-            frame_capture: spec.frame_capture,
-            enable_sns: spec.enable_sns,
-            enable_sqs: spec.enable_sqs,
-            enable_media_package: spec.enable_media_package,
+            frame_capture: spec.parameters.frame_capture,
+            enable_sns: spec.parameters.enable_sns,
+            enable_sqs: spec.parameters.enable_sqs,
+            enable_media_package: spec.parameters.enable_media_package,
         };
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let pipeline = Pipeline::start(

@@ -36,7 +36,7 @@ impl Glacier {
 /// The solution's parameters that change what a workflow does, under their own meaning (the stack
 /// records them as `WorkflowTrigger`, `FrameCapture`, `EnableMediaPackage`, `EnableSns`, `EnableSqs`
 /// and `Glacier`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackParameters {
     pub workflow_trigger: WorkflowTrigger,
     pub frame_capture: bool,
@@ -113,12 +113,8 @@ pub struct VodStackSpec {
     pub generation: Generation,
     /// The release written at the end of the Description.
     pub version: String,
-    pub workflow_trigger: WorkflowTrigger,
-    pub frame_capture: bool,
-    pub enable_media_package: bool,
-    pub enable_sns: bool,
-    pub enable_sqs: bool,
-    pub glacier: Glacier,
+    /// What the stack records as its parameters.
+    pub parameters: StackParameters,
     /// `CloudFrontDomainName`: a real stack's distribution, or the local stack's `host:port`.
     pub cloudfront_domain: String,
 }
@@ -130,12 +126,7 @@ impl VodStackSpec {
             name: name.to_owned(),
             generation: Generation::V6,
             version: "v6.1.13".into(),
-            workflow_trigger: WorkflowTrigger::VideoFile,
-            frame_capture: false,
-            enable_media_package: false,
-            enable_sns: true,
-            enable_sqs: true,
-            glacier: Glacier::Disabled,
+            parameters: StackParameters::solution_defaults(),
             cloudfront_domain: cloudfront_domain.to_owned(),
         }
     }
@@ -143,12 +134,7 @@ impl VodStackSpec {
     /// This deployment with `parameters` instead of its own.
     pub fn with_parameters(self, parameters: &StackParameters) -> Self {
         Self {
-            workflow_trigger: parameters.workflow_trigger,
-            frame_capture: parameters.frame_capture,
-            enable_media_package: parameters.enable_media_package,
-            enable_sns: parameters.enable_sns,
-            enable_sqs: parameters.enable_sqs,
-            glacier: parameters.glacier,
+            parameters: *parameters,
             ..self
         }
     }
@@ -296,17 +282,20 @@ pub fn template(spec: &VodStackSpec) -> Value {
 /// The parameter values a stack of `spec` is created with: every one that changes a workflow, so
 /// DescribeStacks lists them as it does for a real deployment.
 fn parameters(spec: &VodStackSpec) -> Vec<Parameter> {
-    let trigger = match spec.workflow_trigger {
+    let trigger = match spec.parameters.workflow_trigger {
         WorkflowTrigger::VideoFile => "VideoFile",
         WorkflowTrigger::MetadataFile => "MetadataFile",
     };
     [
         ("WorkflowTrigger", trigger),
-        ("FrameCapture", yes_no(spec.frame_capture)),
-        ("EnableMediaPackage", yes_no(spec.enable_media_package)),
-        ("EnableSns", yes_no(spec.enable_sns)),
-        ("EnableSqs", yes_no(spec.enable_sqs)),
-        ("Glacier", spec.glacier.as_str()),
+        ("FrameCapture", yes_no(spec.parameters.frame_capture)),
+        (
+            "EnableMediaPackage",
+            yes_no(spec.parameters.enable_media_package),
+        ),
+        ("EnableSns", yes_no(spec.parameters.enable_sns)),
+        ("EnableSqs", yes_no(spec.parameters.enable_sqs)),
+        ("Glacier", spec.parameters.glacier.as_str()),
         ("AcceleratedTranscoding", "PREFERRED"),
     ]
     .into_iter()

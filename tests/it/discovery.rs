@@ -16,8 +16,8 @@ use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack, template
 async fn v6_stack_is_discovered_from_its_outputs_and_resources() {
     let emu = fresh_emulator().await;
     let mut spec = VodStackSpec::v6("vod-stack", "d1q2w3e4r5t6y7.cloudfront.net");
-    spec.workflow_trigger = WorkflowTrigger::MetadataFile;
-    spec.frame_capture = true;
+    spec.parameters.workflow_trigger = WorkflowTrigger::MetadataFile;
+    spec.parameters.frame_capture = true;
     create_vod_stack(&emu.clients.cloudformation, &spec)
         .await
         .unwrap();

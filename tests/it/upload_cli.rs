@@ -355,7 +355,7 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
     use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack};
     let emu = fresh_emulator().await;
     let mut spec = VodStackSpec::v6("vod-meta", "d3k5m7n9p1r3t5.cloudfront.net");
-    spec.workflow_trigger = WorkflowTrigger::MetadataFile;
+    spec.parameters.workflow_trigger = WorkflowTrigger::MetadataFile;
     create_vod_stack(&emu.clients.cloudformation, &spec)
         .await
         .unwrap();

@@ -356,7 +356,7 @@ fn forward(event: MonitorEvent, emit: &Emitter) {
 fn thumbnail_fetcher(clients: &AwsClients, resources: &VodResources) -> ThumbnailFetcher {
     let cache_dir = crate::aws::upload::journal::data_dir()
         .ok()
-        .map(|dir| dir.join("thumbnails"));
+        .map(|dir| dir.join(crate::aws::thumbnails::CACHE_DIR_NAME));
     let fetcher = ThumbnailFetcher::new(
         resources.cloudfront_domain.as_deref(),
         cache_dir,

@@ -55,14 +55,27 @@ pub struct OwnQueue {
 }
 
 /// A set-up step that failed. `refused` is true for permission errors (AccessDenied and the like),
-/// the case the monitor answers with polling mode.
+/// the case the monitor answers with polling mode; `action` names the IAM permission the step needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("could not {step}: {message}")]
 pub struct SetupError {
     pub step: &'static str,
+    pub action: &'static str,
     pub message: String,
     pub refused: bool,
 }
+
+/// The set-up steps, each with the IAM action it needs (what a refusal's fix names).
+const CREATE: (&str, &str) = (
+    "create vodesk's SQS queue",
+    "sqs:CreateQueue (with sqs:TagQueue)",
+);
+const READ_ARN: (&str, &str) = ("read vodesk's queue ARN", "sqs:GetQueueAttributes");
+const SET_POLICY: (&str, &str) = ("set the policy of vodesk's queue", "sqs:SetQueueAttributes");
+const SUBSCRIBE: (&str, &str) = (
+    "subscribe vodesk's queue to the stack's SNS topic",
+    "sns:Subscribe",
+);
 
 /// A call on vodesk's own queue that failed; `gone` when the queue no longer exists (deleted by hand,
 /// or by another vodesk that took it for abandoned while this computer slept).
@@ -176,13 +189,14 @@ const REFUSAL_CODES: &[&str] = &[
     "KMS.AccessDeniedException",
 ];
 
-fn setup_error<E>(step: &'static str, err: &E) -> SetupError
+fn setup_error<E>((step, action): (&'static str, &'static str), err: &E) -> SetupError
 where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error,
 {
     let code = err.code().unwrap_or_default();
     SetupError {
         step,
+        action,
         message: sdk_error::describe(err),
         refused: REFUSAL_CODES.contains(&code) || code.contains("AccessDenied"),
     }
@@ -224,10 +238,11 @@ pub async fn create(
         .interceptor(clock.reader())
         .send()
         .await
-        .map_err(|e| setup_error("create vodesk's SQS queue", &e))?;
+        .map_err(|e| setup_error(CREATE, &e))?;
     let Some(url) = created.queue_url().map(str::to_owned) else {
         return Err(SetupError {
-            step: "create vodesk's SQS queue",
+            step: CREATE.0,
+            action: CREATE.1,
             message: "SQS answered without a queue URL".into(),
             refused: false,
         });
@@ -261,7 +276,8 @@ async fn finish_setup(
     let arn = queue_arn(sqs, url)
         .await
         .map_err(|(message, refused)| SetupError {
-            step: "read vodesk's queue ARN",
+            step: READ_ARN.0,
+            action: READ_ARN.1,
             message,
             refused,
         })?;
@@ -270,7 +286,7 @@ async fn finish_setup(
         .attributes(QueueAttributeName::Policy, queue_policy(&arn, topic_arn))
         .send()
         .await
-        .map_err(|e| setup_error("set the policy of vodesk's queue", &e))?;
+        .map_err(|e| setup_error(SET_POLICY, &e))?;
     let subscribed = sns
         .subscribe()
         .topic_arn(topic_arn)
@@ -280,12 +296,13 @@ async fn finish_setup(
         .return_subscription_arn(true)
         .send()
         .await
-        .map_err(|e| setup_error("subscribe vodesk's queue to the stack's SNS topic", &e))?;
+        .map_err(|e| setup_error(SUBSCRIBE, &e))?;
     let subscription_arn = subscribed
         .subscription_arn()
         .map(str::to_owned)
         .ok_or_else(|| SetupError {
-            step: "subscribe vodesk's queue to the stack's SNS topic",
+            step: SUBSCRIBE.0,
+            action: SUBSCRIBE.1,
             message: "SNS answered without a subscription ARN".into(),
             refused: false,
         })?;
@@ -300,7 +317,7 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, (Stri
         .send()
         .await
         .map_err(|e| {
-            let error = setup_error("read a queue's ARN", &e);
+            let error = setup_error(READ_ARN, &e);
             (error.message, error.refused)
         })?;
     out.attributes()
@@ -520,6 +537,14 @@ async fn topic_subscriptions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_set_up_step_names_its_action() {
+        assert!(CREATE.1.starts_with("sqs:CreateQueue"));
+        assert_eq!(SUBSCRIBE.1, "sns:Subscribe");
+        assert_eq!(SET_POLICY.1, "sqs:SetQueueAttributes");
+        assert_eq!(READ_ARN.1, "sqs:GetQueueAttributes");
+    }
 
     #[test]
     fn names_are_valid_sqs_names() {

@@ -5,8 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
 /// How many of the last output lines of a failed step an error shows.
@@ -146,17 +145,6 @@ pub(super) fn detail_suffix(detail: &str) -> String {
     } else {
         format!(": {detail}")
     }
-}
-
-/// The first executable `name` in PATH, like a shell finds it.
-pub(super) fn find_on_path(name: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        })
 }
 
 #[cfg(test)]

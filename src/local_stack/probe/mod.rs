@@ -40,7 +40,7 @@ use python::py_repr_str;
 
 pub(crate) use ffprobe::map_ffprobe_output;
 pub(crate) use mediainfo::map_mediainfo_output;
-pub(crate) use runner::Prober;
+pub(crate) use runner::{Prober, find_on_path};
 
 /// The environment variable forcing one tool: `mediainfo` or `ffprobe`.
 pub(crate) const PROBE_ENV: &str = "VODESK_PROBE";

@@ -155,7 +155,8 @@ impl Prober {
     }
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+/// The first executable `name` in PATH, as a shell finds it (the probe's tools, the emulator's python3).
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|dir| dir.join(name))

@@ -25,7 +25,7 @@ use args::{dash_args, encode_args, hls_args, mp4_args};
 use naming::{name_dash_outputs, name_hls_outputs, name_thumbnails};
 use run::run_ffmpeg;
 
-pub(crate) use run::check_ffmpeg;
+pub(crate) use run::{check_ffmpeg, ffmpeg_program};
 
 /// The longest a whole job's ffmpeg runs may take, whatever the source claims: a stuck or endless
 /// encode ends in Error within this. Long enough for an hour-long 1080p source on a two-core laptop.

@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use super::TranscodeError;
 
 /// The ffmpeg to run: `$VODESK_FFMPEG`, else `ffmpeg` on PATH.
-pub(super) fn ffmpeg_program() -> PathBuf {
+pub(crate) fn ffmpeg_program() -> PathBuf {
     std::env::var_os("VODESK_FFMPEG")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("ffmpeg"))

@@ -140,6 +140,16 @@ async fn against_the_local_stack_every_check_passes() {
         open_multipart_uploads(&clients.s3, &resources.source_bucket).await,
         0
     );
+    // The trial upload is aborted, never completed: no object, so no ObjectCreated and no paid
+    // workflow.
+    let stored = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&resources.source_bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.key_count(), Some(0), "{:?}", stored.contents());
 }
 
 #[test]

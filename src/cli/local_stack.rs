@@ -13,7 +13,9 @@ use vodesk::contract::terminal::for_terminal;
 use vodesk::local_stack::emulator_install::{InstallProgress, ProgressSink, reinstall};
 use vodesk::local_stack::pipeline::PipelineEvent;
 use vodesk::local_stack::vod_template::{Glacier, StackParameters};
-use vodesk::local_stack::{DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups};
+use vodesk::local_stack::{
+    DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups, local_job_templates,
+};
 
 use super::{ConnectionArgs, ExitError};
 
@@ -25,7 +27,9 @@ pub(super) struct LocalStackArgs {
     /// Loopback port for the local CloudFront that serves the outputs (0 picks a free one)
     #[arg(long, default_value_t = 0, value_name = "N")]
     cdn_port: u16,
-    /// The solution's WorkflowTrigger parameter (only VideoFile is emulated yet)
+    /// The solution's WorkflowTrigger parameter: VideoFile starts a workflow from each video;
+    /// MetadataFile from each `*.json` metadata file naming a video already uploaded (`srcVideo`),
+    /// whose keys override the workflow's settings (`jobTemplate`, `frameCapture`, …)
     #[arg(long, value_enum, default_value_t = Trigger::VideoFile, value_name = "TRIGGER")]
     workflow_trigger: Trigger,
     /// The solution's FrameCapture parameter: thumbnails for every job. Yes here for the demo; the
@@ -45,11 +49,16 @@ pub(super) struct LocalStackArgs {
     /// The solution's Glacier parameter (only DISABLED is emulated yet)
     #[arg(long, value_enum, default_value_t = GlacierArg::Disabled, value_name = "CLASS")]
     glacier: GlacierArg,
-    /// Every upload selects a custom job template, as a metadata file's jobTemplate does on AWS:
-    /// all-groups writes HLS, DASH and an MP4 of the top rendition, and the record says
-    /// isCustomTemplate true. Without it, the solution's default templates: HLS only
+    /// Every upload selects a custom job template, as a metadata file's jobTemplate does on AWS
+    /// (a metadata file naming its own template wins): all-groups writes HLS, DASH, CMAF and an MP4
+    /// of the top rendition, hls-dash-mp4 HLS, DASH and the MP4; the record says isCustomTemplate
+    /// true. Without it, the solution's default templates: HLS only
     #[arg(long, value_enum, value_name = "TEMPLATE")]
     custom_template: Option<CustomTemplate>,
+    /// Print the job templates the local MediaConvert has (the solution's three defaults and the
+    /// local custom ones a metadata file's jobTemplate can name), then exit
+    #[arg(long)]
+    list_templates: bool,
     /// HLS only, which is now the default (kept so older scripts still run)
     #[arg(long, hide = true, conflicts_with = "custom_template")]
     hls_only: bool,
@@ -82,6 +91,14 @@ pub(super) async fn run_local_stack(
         );
         return Ok(());
     }
+    let stack_name = connection
+        .stack
+        .clone()
+        .unwrap_or_else(|| DEFAULT_STACK_NAME.to_owned());
+    if args.list_templates {
+        print_templates(&stack_name, args.json)?;
+        return Ok(());
+    }
     // The global connection flags point at an existing deployment; this command makes its own.
     if connection.endpoint_url.is_some()
         || connection.profile.is_some()
@@ -103,10 +120,6 @@ pub(super) async fn run_local_stack(
         .into());
     }
     // `--stack` (or VODESK_STACK) is the global flag; here it names the stack to create.
-    let stack_name = connection
-        .stack
-        .clone()
-        .unwrap_or_else(|| DEFAULT_STACK_NAME.to_owned());
     // Installed before the slow start, so a signal during start-up is not lost (it stops after start).
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut local = LocalStack::start(LocalStackOptions {
@@ -118,7 +131,7 @@ pub(super) async fn run_local_stack(
         parameters,
         // `--hls-only` conflicts with `--custom-template`, so it can only agree with the default.
         groups: match args.custom_template {
-            Some(CustomTemplate::AllGroups) if !args.hls_only => OutputGroups::HlsDashMp4,
+            Some(template) if !args.hls_only => template.groups(),
             _ => OutputGroups::HlsOnly,
         },
         parallel_jobs: usize::from(args.jobs),
@@ -142,21 +155,31 @@ pub(super) async fn run_local_stack(
             local.stack_name(),
             local.endpoint()
         );
-        println!(
-            "# Source bucket {}: each new video (the solution's 24 suffixes) is encoded with ffmpeg.",
-            resources.source_bucket
-        );
+        match parameters.workflow_trigger {
+            WorkflowTrigger::VideoFile => println!(
+                "# Source bucket {}: each new video (the solution's 24 suffixes) is encoded with ffmpeg.",
+                resources.source_bucket
+            ),
+            WorkflowTrigger::MetadataFile => println!(
+                "# Source bucket {}: upload a video, then <name>.json with {{\"srcVideo\": \"<its key>\"}} (and any overrides); the .json starts its workflow.",
+                resources.source_bucket
+            ),
+        }
         println!("# Parameters: {}.", describe_parameters(&parameters));
         println!(
             "# Job templates: {}.",
             match args.custom_template {
-                Some(CustomTemplate::AllGroups) => format!(
-                    "every upload selects the custom template {} (HLS, DASH and an MP4)",
-                    OutputGroups::HlsDashMp4
+                Some(template) => format!(
+                    "every upload selects the custom template {} ({})",
+                    template
+                        .groups()
                         .custom_template_name(local.stack_name())
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    template.groups().describe()
                 ),
-                None => "the solution's defaults (HLS only)".to_owned(),
+                None =>
+                    "the solution's defaults (HLS only); `--list-templates` lists the custom ones"
+                        .to_owned(),
             }
         );
         println!(
@@ -223,8 +246,51 @@ enum GlacierArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CustomTemplate {
-    /// HLS, DASH and an MP4 of the top rendition
+    /// HLS, DASH, CMAF and an MP4 of the top rendition
     AllGroups,
+    /// HLS, DASH and an MP4 of the top rendition
+    HlsDashMp4,
+}
+
+impl CustomTemplate {
+    fn groups(self) -> OutputGroups {
+        match self {
+            Self::AllGroups => OutputGroups::HlsDashCmafMp4,
+            Self::HlsDashMp4 => OutputGroups::HlsDashMp4,
+        }
+    }
+}
+
+/// `--list-templates`: one line per template (name, groups, when it is used), or a JSON array.
+fn print_templates(stack_name: &str, json: bool) -> anyhow::Result<()> {
+    let templates = local_job_templates(stack_name);
+    if json {
+        let list: Vec<serde_json::Value> = templates
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name,
+                    "outputGroups": t.groups.describe(),
+                    "defaultForProfile": t.default_for_profile,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for template in &templates {
+        let use_ = match template.default_for_profile {
+            Some(profile) => format!("default for sources nearest {profile}p"),
+            None => "custom: name it in a metadata file's jobTemplate".to_owned(),
+        };
+        println!(
+            "{:width$}  {}; {use_}",
+            template.name,
+            template.groups.describe()
+        );
+    }
+    Ok(())
 }
 
 impl LocalStackArgs {
@@ -340,6 +406,9 @@ fn describe_event(event: &PipelineEvent) -> String {
         ),
         PipelineEvent::Error { guid, at, message } => {
             format!("{guid}  error     at {at}: {message}")
+        }
+        PipelineEvent::Stalled { guid, message } => {
+            format!("{guid}  stalled   {message}")
         }
         PipelineEvent::QueueTrouble { message } => {
             format!("warning: could not read the ingest-events queue: {message}")

@@ -171,9 +171,14 @@ pub fn video_trigger(
     ))
 }
 
-/// The bucket's suffix filters on a v5.3+ stack, one per rule as S3 allows: each extension in lower case,
-/// then in upper case (`.mp4`, …, `.MP4`, …): 24 in all.
-pub fn bucket_filter_suffixes() -> Vec<String> {
+/// The bucket's suffix filters on a v5.3+ stack, one per rule as S3 allows. VideoFile: each extension
+/// in lower case, then in upper case (`.mp4`, …, `.MP4`, …): 24 in all. MetadataFile: the one filter
+/// `json`, without a dot, as the solution's custom resource writes it (so `foojson` fires too, and
+/// step-functions then takes it for a video).
+pub fn bucket_filter_suffixes(trigger: WorkflowTrigger) -> Vec<String> {
+    if trigger == WorkflowTrigger::MetadataFile {
+        return vec!["json".to_owned()];
+    }
     let lower = VIDEO_SUFFIXES_V53.iter().map(|s| format!(".{s}"));
     let upper = VIDEO_SUFFIXES_V53
         .iter()

@@ -16,6 +16,7 @@ pub(crate) mod transcode;
 pub mod vod_template;
 pub(crate) mod workflow;
 
+use crate::contract::stack::WorkflowTrigger;
 use crate::contract::triggers::bucket_filter_suffixes;
 use std::path::PathBuf;
 
@@ -39,8 +40,8 @@ use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
 use probe::{ProbeError, Prober};
 use tokio::sync::mpsc;
 use transcode::TranscodeError;
-pub use workflow::OutputGroups;
 use workflow::StackContext;
+pub use workflow::{LocalJobTemplate, OutputGroups, local_job_templates};
 
 /// The stack name when none is given. Not `vodesk-…`: that is the prefix of the monitor's own queues.
 pub const DEFAULT_STACK_NAME: &str = "vod-local";
@@ -67,8 +68,8 @@ pub struct LocalStackOptions {
     /// the solution's defaults with FrameCapture on ([`StackParameters::local_defaults`]).
     pub parameters: StackParameters,
     /// Which output groups the jobs write: by default HLS only, as the v6 default templates; with
-    /// [`OutputGroups::HlsDashMp4`] every upload selects the local custom template that adds DASH and
-    /// an MP4 (`--custom-template all-groups`), and its record says so.
+    /// another, every upload selects the local custom template that writes them
+    /// (`--custom-template`), unless its metadata file names a template itself; the record says so.
     pub groups: OutputGroups,
     /// Workflows encoding at once.
     pub parallel_jobs: usize,
@@ -214,8 +215,13 @@ impl LocalStack {
             &StackOverrides::default(),
         )
         .await?;
-        let ingest_queue_url =
-            wire_ingest_events(&clients, &resources, &options.stack_name).await?;
+        let ingest_queue_url = wire_ingest_events(
+            &clients,
+            &resources,
+            &options.stack_name,
+            options.parameters.workflow_trigger,
+        )
+        .await?;
         let destination_bucket =
             resources
                 .destination_bucket
@@ -323,6 +329,7 @@ async fn wire_ingest_events(
     clients: &AwsClients,
     resources: &VodResources,
     stack_name: &str,
+    trigger: WorkflowTrigger,
 ) -> Result<String, LocalStackError> {
     let aws =
         |action: &'static str| move |message: String| LocalStackError::Aws { action, message };
@@ -374,7 +381,7 @@ async fn wire_ingest_events(
         .await
         .map_err(|e| aws("set the ingest-events queue's policy")(sdk_error::describe(&e)))?;
     let mut configurations = Vec::new();
-    for suffix in bucket_filter_suffixes() {
+    for suffix in bucket_filter_suffixes(trigger) {
         let rule = FilterRule::builder()
             .name(FilterRuleName::Suffix)
             .value(&suffix)
@@ -413,7 +420,7 @@ mod tests {
 
     #[test]
     fn twenty_four_distinct_suffixes_in_lower_and_upper_case() {
-        let suffixes = bucket_filter_suffixes();
+        let suffixes = bucket_filter_suffixes(WorkflowTrigger::VideoFile);
         assert_eq!(suffixes.len(), 24);
         assert!(suffixes.contains(&".mp4".to_owned()));
         assert!(suffixes.contains(&".MP4".to_owned()));
@@ -423,6 +430,11 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), 24);
+        // MetadataFile: the solution's one filter, without a dot.
+        assert_eq!(
+            bucket_filter_suffixes(WorkflowTrigger::MetadataFile),
+            vec!["json".to_owned()]
+        );
     }
 
     #[test]

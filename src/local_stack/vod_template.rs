@@ -73,12 +73,6 @@ impl StackParameters {
     /// it does not emulate; `None` when it can.
     pub fn not_emulated(&self) -> Option<String> {
         let mut missing = Vec::new();
-        if self.workflow_trigger == WorkflowTrigger::MetadataFile {
-            missing.push(
-                "WorkflowTrigger=MetadataFile (workflows started by a .json metadata file)"
-                    .to_owned(),
-            );
-        }
         if self.enable_media_package {
             missing.push(
                 "EnableMediaPackage=Yes (MediaPackage VOD assets and egress endpoints)".to_owned(),
@@ -439,8 +433,12 @@ mod tests {
             workflow_trigger: WorkflowTrigger::MetadataFile,
             ..StackParameters::local_defaults()
         };
-        let reason = metadata.not_emulated().unwrap();
-        assert!(reason.contains("WorkflowTrigger=MetadataFile"), "{reason}");
+        assert_eq!(metadata.not_emulated(), None);
+        let media_package = StackParameters {
+            enable_media_package: true,
+            ..StackParameters::local_defaults()
+        };
+        let reason = media_package.not_emulated().unwrap();
         assert!(reason.contains("not emulate"), "{reason}");
         let both = StackParameters {
             enable_media_package: true,

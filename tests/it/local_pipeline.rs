@@ -23,7 +23,7 @@ use vodesk::local_stack::{LocalStack, LocalStackOptions, OutputGroups, REGION};
 
 /// Keys of a Complete message from this stack by default (the default templates: HLS only;
 /// FrameCapture on, MediaPackage off), contract §4.
-const COMPLETE_KEYS_HLS: [&str; 29] = [
+pub(super) const COMPLETE_KEYS_HLS: [&str; 29] = [
     "guid",
     "workflowStatus",
     "startTime",
@@ -55,7 +55,7 @@ const COMPLETE_KEYS_HLS: [&str; 29] = [
     "thumbNailsUrls",
 ];
 /// What the DynamoDB item has on top of the Complete message.
-const ITEM_ONLY_KEYS: [&str; 6] = [
+pub(super) const ITEM_ONLY_KEYS: [&str; 6] = [
     "srcMediainfo",
     "jobTemplate_2160p",
     "jobTemplate_1080p",
@@ -72,7 +72,7 @@ async fn start_local_stack(groups: OutputGroups) -> (LocalStack, AwsClients) {
     .await
 }
 
-async fn start_local_stack_with(options: LocalStackOptions) -> (LocalStack, AwsClients) {
+pub(super) async fn start_local_stack_with(options: LocalStackOptions) -> (LocalStack, AwsClients) {
     let local = LocalStack::start(LocalStackOptions {
         python: Some(find_python().unwrap_or_else(|e| panic!("{e}"))),
         ..options
@@ -86,7 +86,7 @@ async fn start_local_stack_with(options: LocalStackOptions) -> (LocalStack, AwsC
 }
 
 /// A queue subscribed to the stack's topic with raw delivery, as vodesk's monitor subscribes.
-async fn watch_topic(clients: &AwsClients, topic_arn: &str) -> String {
+pub(super) async fn watch_topic(clients: &AwsClients, topic_arn: &str) -> String {
     let queue_url = clients
         .sqs
         .create_queue()
@@ -166,7 +166,13 @@ async fn messages_until(
     panic!("no {terminal:?} message within {limit:?}; saw {seen:#?}");
 }
 
-fn generate_clip(dir: &Path, name: &str, size: &str, seconds: u32, audio: bool) -> PathBuf {
+pub(super) fn generate_clip(
+    dir: &Path,
+    name: &str,
+    size: &str,
+    seconds: u32,
+    audio: bool,
+) -> PathBuf {
     let path = dir.join(name);
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
@@ -194,7 +200,7 @@ fn generate_clip(dir: &Path, name: &str, size: &str, seconds: u32, audio: bool) 
     path
 }
 
-fn upload(local: &LocalStack, file: &Path, key: &str) {
+pub(super) fn upload(local: &LocalStack, file: &Path, key: &str) {
     let mut cmd = common::vodesk_against(local.endpoint());
     cmd.env("VODESK_STACK", local.stack_name())
         .env("VODESK_DATA_DIR", file.parent().expect("a parent dir"))
@@ -209,7 +215,11 @@ fn upload(local: &LocalStack, file: &Path, key: &str) {
     );
 }
 
-async fn get_item(clients: &AwsClients, table: &str, guid: &str) -> serde_json::Map<String, Value> {
+pub(super) async fn get_item(
+    clients: &AwsClients,
+    table: &str,
+    guid: &str,
+) -> serde_json::Map<String, Value> {
     let item = clients
         .dynamodb
         .get_item()
@@ -236,7 +246,7 @@ async fn item_count(clients: &AwsClients, table: &str) -> usize {
         .len()
 }
 
-fn keys(object: &Value) -> BTreeSet<String> {
+pub(super) fn keys(object: &Value) -> BTreeSet<String> {
     object
         .as_object()
         .expect("an object")
@@ -245,12 +255,12 @@ fn keys(object: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn set(names: &[&str]) -> BTreeSet<String> {
+pub(super) fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// What a player sees: ffprobe over HTTP. Returns (duration seconds, [(codec, width, height)]).
-fn ffprobe_url(url: &str) -> (f64, Vec<(String, u64, u64)>) {
+pub(super) fn ffprobe_url(url: &str) -> (f64, Vec<(String, u64, u64)>) {
     let output = Command::new("ffprobe")
         .args([
             "-v",
@@ -289,7 +299,7 @@ fn ffprobe_url(url: &str) -> (f64, Vec<(String, u64, u64)>) {
 }
 
 /// Percent-encodes each path segment of an output URL, as contract §7 says a client must.
-fn fetchable(url: &str) -> String {
+pub(super) fn fetchable(url: &str) -> String {
     let (scheme_host, path) = url
         .split_once("://")
         .and_then(|(scheme, rest)| {

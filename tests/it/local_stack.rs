@@ -300,16 +300,12 @@ async fn a_python_planted_in_the_current_directory_is_never_run() {
     }
 }
 
-/// Issue 15: a configuration the local pipeline cannot run yet (metadata mode, MediaPackage,
-/// archiving) is refused at start with exit status 2 and a message naming it, before anything starts;
-/// `--hls-only` (now the default) is still accepted but not with `--custom-template`.
+/// Issue 15: a configuration the local pipeline cannot run yet (MediaPackage, archiving) is refused
+/// at start with exit status 2 and a message naming it, before anything starts; `--hls-only` (now
+/// the default) is still accepted but not with `--custom-template`.
 #[test]
 fn configurations_not_emulated_yet_are_refused_at_start() {
     for (args, named) in [
-        (
-            &["--workflow-trigger", "MetadataFile"][..],
-            "WorkflowTrigger=MetadataFile",
-        ),
         (
             &["--enable-media-package", "Yes"][..],
             "EnableMediaPackage=Yes",
@@ -353,4 +349,47 @@ fn configurations_not_emulated_yet_are_refused_at_start() {
     }
     assert!(help.contains("solution's own default is No"), "{help}");
     assert!(!help.contains("--hls-only"), "{help}");
+}
+
+/// `--list-templates`: the local MediaConvert's job templates (the solution's three defaults for the
+/// stack's name, then the local custom ones), without starting anything; as JSON with `--json`.
+#[test]
+fn the_job_templates_are_listed_without_starting_a_stack() {
+    let output = common::vodesk_bin()
+        .args(["--stack", "rehearsal", "local-stack", "--list-templates"])
+        .output()
+        .expect("run vodesk local-stack --list-templates");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "rehearsal_Ott_2160p_Avc_Aac_16x9_qvbr_no_preset",
+            "rehearsal_Ott_1080p_Avc_Aac_16x9_qvbr_no_preset",
+            "rehearsal_Ott_720p_Avc_Aac_16x9_qvbr_no_preset",
+            "rehearsal_Custom_Hls_Dash_Mp4",
+            "rehearsal_Custom_Hls_Dash_Cmaf_Mp4",
+        ]
+    );
+    assert!(
+        stdout.contains("default for sources nearest 1080p"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("HLS, DASH, CMAF and an MP4"), "{stdout}");
+    let json = common::vodesk_bin()
+        .args(["local-stack", "--list-templates", "--json"])
+        .output()
+        .expect("run vodesk local-stack --list-templates --json");
+    let listed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("a JSON array");
+    assert_eq!(listed.as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        listed[0]["name"],
+        "vod-local_Ott_2160p_Avc_Aac_16x9_qvbr_no_preset"
+    );
+    assert_eq!(listed[0]["defaultForProfile"], 2160);
+    assert_eq!(listed[4]["defaultForProfile"], serde_json::Value::Null);
 }

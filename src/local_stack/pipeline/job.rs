@@ -9,7 +9,7 @@ use super::Shared;
 use super::services::upload_outputs;
 use super::steps::{Failure, Submitted, epoch_ms, event_time, flag, text};
 use crate::local_stack::transcode::{self, Rotation, TranscodeError, TranscodePlan};
-use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail, OutputGroups};
+use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail};
 
 /// What a finished job hands to the publish steps.
 pub(super) struct Encoded {
@@ -38,6 +38,7 @@ pub(super) async fn encode(
         job_id,
         has_audio,
         duration_seconds,
+        ..
     } = submitted;
     let encoding_failure = |message: String, code: u32| {
         let event = workflow::error_event(
@@ -58,7 +59,7 @@ pub(super) async fn encode(
         source: source_path.clone(),
         base_name: workflow::output_base_name(src_video),
         ladder: workflow::hls_ladder(*profile).to_vec(),
-        groups: OutputGroups::of_record(context, record),
+        groups: submitted.groups,
         frame_capture: flag(record, "frameCapture"),
         rotation: Rotation::from_input_rotate(text(record, "inputRotate").unwrap_or("")),
         has_audio: *has_audio,
@@ -126,6 +127,23 @@ pub(super) async fn encode(
                     duration_ms: written.duration_ms,
                     width: Some(v.width),
                     height: Some(v.height),
+                })
+                .collect(),
+        });
+    }
+    if let Some(cmaf) = &written.cmaf {
+        // output-validate reads the DASH manifest first, the HLS playlist second.
+        details.push(OutputGroupDetail {
+            kind: "CMAF_GROUP",
+            playlists: vec![s3_uri(&cmaf.dash_manifest), s3_uri(&cmaf.hls_master)],
+            outputs: plan
+                .ladder
+                .iter()
+                .map(|r| OutputDetail {
+                    file: None,
+                    duration_ms: written.duration_ms,
+                    width: Some(r.width),
+                    height: Some(r.height),
                 })
                 .collect(),
         });

@@ -86,6 +86,9 @@ pub enum PipelineEvent {
         at: String,
         message: String,
     },
+    /// The execution stopped at a Choice state no branch matched: no Error, no message; the item
+    /// stays at Ingest, as on AWS.
+    Stalled { guid: String, message: String },
     /// The worker could not read its queue (it keeps trying).
     QueueTrouble { message: String },
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
@@ -43,19 +44,20 @@ pub(super) async fn error_handler(shared: &Shared, report: &ErrorReport) -> Resu
     publish(
         shared,
         &workflow::error_subject(&report.guid),
-        &report.message(),
+        workflow::message_text(&report.message()),
     )
     .await
 }
 
-pub(super) async fn publish(shared: &Shared, subject: &str, message: &Value) -> Result<(), String> {
+/// Publishes a message body (its text as the Lambda writes it) to the stack's topic.
+pub(super) async fn publish(shared: &Shared, subject: &str, text: String) -> Result<(), String> {
     shared
         .clients
         .sns
         .publish()
         .topic_arn(&shared.targets.topic_arn)
         .subject(subject)
-        .message(workflow::message_text(message))
+        .message(text)
         .send()
         .await
         .map(|_| ())
@@ -80,10 +82,16 @@ pub fn attribute_value(value: &Value) -> AttributeValue {
 
 /// The dynamo Lambda: UpdateItem SET of every attribute of the record but its key, so attributes
 /// another writer added stay (the solution never uses PutItem). The key is the record's own `guid`,
-/// as the Lambda's `Key: {guid: event.guid}`.
-pub(super) async fn update_record(shared: &Shared, record: &Record) -> Result<(), String> {
+/// as the Lambda's `Key: {guid: event.guid}`. Names are written into the expression as they are, as
+/// the Lambda does, so a metadata key that is a DynamoDB reserved word, or holds a space or a
+/// hyphen, fails here exactly as on AWS. The failure reads as the Lambda's `err.toString()`.
+pub(super) async fn update_record(
+    shared: &Shared,
+    record: &Record,
+    metadata_keys: &[String],
+) -> Result<(), String> {
     let key = attribute_value(record.get("guid").unwrap_or(&Value::Null));
-    let update = SetUpdate::of(record);
+    let update = SetUpdate::of(record, metadata_keys);
     shared
         .clients
         .dynamodb
@@ -91,36 +99,54 @@ pub(super) async fn update_record(shared: &Shared, record: &Record) -> Result<()
         .table_name(&shared.targets.table)
         .key("guid", key)
         .update_expression(update.expression)
-        .set_expression_attribute_names(Some(update.names))
         .set_expression_attribute_values(Some(update.values))
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| sdk_error::describe(&e))
+        .map_err(|e| js_error_text(&e))
 }
 
-/// `SET #a0 = :v0, #a1 = :v1, …` over a record's attributes but `guid`, in the record's order. Names
-/// go through ExpressionAttributeNames, so any attribute name is written as it is.
+/// An SDK error as the Node SDK's `err.toString()` reads: `<code>: <message>`; the whole
+/// description when the service gave no code.
+pub(super) fn js_error_text<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error
+        .as_service_error()
+        .and_then(|service| service.code().map(|code| (code, service.message())))
+    {
+        Some((code, Some(message))) => format!("{code}: {message}"),
+        Some((code, None)) => code.to_owned(),
+        None => sdk_error::describe(error),
+    }
+}
+
+/// `set k1 = :1, k2 = :2, …` over a record's attributes but `guid`, in the order the Lambda's event
+/// holds them ([`workflow::key_order`]), names inlined as the dynamo Lambda writes them.
 #[derive(Debug, PartialEq)]
 struct SetUpdate {
     expression: String,
-    names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
 impl SetUpdate {
-    fn of(record: &Record) -> Self {
+    fn of(record: &Record, metadata_keys: &[String]) -> Self {
         let mut clauses = Vec::new();
-        let mut names = HashMap::new();
         let mut values = HashMap::new();
-        for (i, (name, value)) in record.iter().filter(|(k, _)| *k != "guid").enumerate() {
-            clauses.push(format!("#a{i} = :v{i}"));
-            names.insert(format!("#a{i}"), name.clone());
-            values.insert(format!(":v{i}"), attribute_value(value));
+        let order = workflow::key_order(record, metadata_keys);
+        let attributes = order
+            .iter()
+            .filter(|key| **key != "guid")
+            .filter_map(|key| record.get_key_value(*key));
+        for (i, (name, value)) in attributes.enumerate() {
+            let placeholder = format!(":{}", i + 1);
+            clauses.push(format!("{name} = {placeholder}"));
+            values.insert(placeholder, attribute_value(value));
         }
         Self {
-            expression: format!("SET {}", clauses.join(", ")),
-            names,
+            expression: format!("set {}", clauses.join(", ")),
             values,
         }
     }
@@ -266,32 +292,20 @@ mod tests {
     }
 
     #[test]
-    fn every_attribute_but_the_key_is_set_by_name() {
+    fn every_attribute_but_the_key_is_set_with_its_name_inlined() {
         let record: Record = serde_json::from_value(serde_json::json!({
-            "guid": "g-1", "workflowStatus": "Ingest", "encodingProfile": 720, "name": "a reserved word"
+            "guid": "g-1", "workflowStatus": "Ingest", "encodingProfile": 720, "title": "Keynote"
         }))
         .unwrap();
-        let update = SetUpdate::of(&record);
-        let clauses: Vec<&str> = update
-            .expression
-            .strip_prefix("SET ")
-            .unwrap()
-            .split(", ")
-            .collect();
-        assert_eq!(clauses.len(), 3);
-        let mut written = HashMap::new();
-        for clause in clauses {
-            let (name, value) = clause.split_once(" = ").unwrap();
-            written.insert(update.names[name].clone(), update.values[value].clone());
-        }
+        let update = SetUpdate::of(&record, &["title".to_owned()]);
+        // The dynamo Lambda's own text: `'set ' + ' k = :1,' …` less the trailing comma.
         assert_eq!(
-            written["workflowStatus"],
-            AttributeValue::S("Ingest".into())
+            update.expression,
+            "set workflowStatus = :1, title = :2, encodingProfile = :3"
         );
-        assert_eq!(written["encodingProfile"], AttributeValue::N("720".into()));
-        assert_eq!(written["name"], AttributeValue::S("a reserved word".into()));
-        assert!(!written.contains_key("guid"));
-        assert_eq!(update.names.len(), 3);
+        assert_eq!(update.values[":1"], AttributeValue::S("Ingest".into()));
+        assert_eq!(update.values[":2"], AttributeValue::S("Keynote".into()));
+        assert_eq!(update.values[":3"], AttributeValue::N("720".into()));
         assert_eq!(update.values.len(), 3);
     }
 

@@ -18,7 +18,9 @@ use super::services::{
 use super::{PipelineEvent, Shared};
 use crate::aws::sdk_error;
 use crate::local_stack::inputs;
-use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, OutputGroups, Record};
+use crate::local_stack::workflow::{
+    self, ErrorReport, LambdaFailure, NoChoiceMatched, OutputGroups, Record,
+};
 use crate::time::format_iso8601;
 
 pub(super) fn epoch_ms() -> u64 {
@@ -32,11 +34,13 @@ fn now_iso() -> String {
     format_iso8601(SystemTime::now())
 }
 
-/// Where a workflow stopped, and whether its item exists yet (the error handler's UpdateItem creates
-/// the sparse item when it does not).
+/// Where a workflow stopped: a Lambda or the encode (the error handler runs; its UpdateItem creates
+/// the sparse item when the workflow failed before its Ingest write), or a Choice state no branch
+/// matched (the execution fails and nothing else happens, as on AWS).
 pub(super) enum Failure {
     Lambda(LambdaFailure),
     Encoding { job_id: String, event: Value },
+    Stalled(NoChoiceMatched),
 }
 
 /// A job MediaConvert has accepted: what its encode and the publish steps need.
@@ -47,6 +51,10 @@ pub(super) struct Submitted {
     pub source_path: PathBuf,
     pub source_bucket: String,
     pub src_video: String,
+    /// The metadata file's keys in its order (empty for a video upload): the record's key order.
+    pub metadata_keys: Vec<String>,
+    /// What the job's template writes.
+    pub groups: OutputGroups,
     pub profile: u32,
     pub job_id: String,
     pub has_audio: bool,
@@ -82,6 +90,10 @@ pub(super) async fn run_workflow(
             hls_url,
             seconds: started.elapsed().as_secs_f64(),
         }),
+        Err(Failure::Stalled(stall)) => shared.report(PipelineEvent::Stalled {
+            guid,
+            message: stall.to_string(),
+        }),
         Err(failure) => {
             let context = &shared.targets.context;
             let report = match &failure {
@@ -89,6 +101,7 @@ pub(super) async fn run_workflow(
                 Failure::Encoding { job_id, event } => {
                     ErrorReport::encoding(context, &guid, job_id, event)
                 }
+                Failure::Stalled(_) => return,
             };
             let message = match error_handler(&shared, &report).await {
                 Ok(()) => report.message_error_message.clone(),
@@ -121,23 +134,26 @@ async fn ingest_and_submit(
     let trigger = workflow::workflow_trigger_for_key(&key);
     // input-validate
     let mut record = workflow::input_validate(context, guid, &now_iso(), trigger);
+    let mut metadata_keys = Vec::new();
     if trigger == "Metadata" {
         let body = get_object_bytes(clients, bucket, &key)
             .await
             .map_err(|m| Failure::Lambda(LambdaFailure::new("input-validate", m)))?;
         workflow::apply_metadata(context, &mut record, &key, &body).map_err(Failure::Lambda)?;
+        metadata_keys = workflow::metadata_key_order(&body);
     } else {
         workflow::apply_video_key(context, &mut record, &key);
-        // `--custom-template`: every upload selects the custom template, as a metadata file's
-        // `jobTemplate` does on AWS (the only way a job writes DASH or MP4 there); the profiler
-        // then keeps it and sets `isCustomTemplate`.
-        if let Some(template) = shared
+    }
+    // `--custom-template`: every upload selects the custom template, as a metadata file's
+    // `jobTemplate` does on AWS (the only way a job writes DASH or MP4 there); one a metadata file
+    // names itself wins. The profiler then keeps it and sets `isCustomTemplate`.
+    if !record.contains_key("jobTemplate")
+        && let Some(template) = shared
             .options
             .groups
             .custom_template_name(&context.stack_name)
-        {
-            record.insert("jobTemplate".into(), Value::String(template));
-        }
+    {
+        record.insert("jobTemplate".into(), Value::String(template));
     }
     let source_bucket = text(&record, "srcBucket").unwrap_or(bucket).to_owned();
     let src_video = text(&record, "srcVideo").unwrap_or_default().to_owned();
@@ -185,29 +201,36 @@ async fn ingest_and_submit(
         .await
         .map_err(|e| Failure::Lambda(LambdaFailure::new("mediainfo", e.lambda_message())))?;
     record.insert("srcMediainfo".into(), Value::String(info.text.clone()));
-    // DynamoDB Update (Ingest), then the Ingest message
-    update_record(shared, &record)
+    // DynamoDB Update (Ingest), then the Ingest message (SNS Choice: BooleanEquals true)
+    update_record(shared, &record, &metadata_keys)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
-    if flag(&record, "enableSns") {
+    if workflow::boolean_is_true(&record, "enableSns") {
         publish(
             shared,
             &workflow::status_subject("Ingest", guid),
-            &workflow::ingest_message(&record),
+            workflow::message_text(&workflow::ingest_message(&record)),
         )
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("sns-notification", m)))?;
     }
-    // profiler, encode, DynamoDB Update (Process)
+    // profiler, the process state machine's Choices, encode, DynamoDB Update (Process)
     let profile = workflow::profile(&mut record).map_err(Failure::Lambda)?;
+    workflow::process_choices(&record).map_err(Failure::Stalled)?;
+    let template = text(&record, "jobTemplate").unwrap_or_default();
+    let groups = OutputGroups::of_template(context, template).ok_or_else(|| {
+        Failure::Lambda(LambdaFailure::new(
+            "encode",
+            workflow::template_not_found(context, template),
+        ))
+    })?;
     let job_id = workflow::new_job_id(epoch_ms());
-    let groups = OutputGroups::of_record(context, &record);
     record.insert(
         "encodingJob".into(),
         workflow::encoding_job(context, &record, profile, groups),
     );
     record.insert("encodeJobId".into(), Value::String(job_id.clone()));
-    update_record(shared, &record)
+    update_record(shared, &record, &metadata_keys)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
     shared.report(PipelineEvent::Encoding {
@@ -221,6 +244,8 @@ async fn ingest_and_submit(
         source_path,
         source_bucket,
         src_video,
+        metadata_keys,
+        groups,
         profile,
         job_id,
         has_audio: info.has_audio(),
@@ -238,7 +263,11 @@ async fn publish_steps(
 ) -> Result<Option<String>, Failure> {
     let context = &shared.targets.context;
     let clients = &shared.clients;
-    let Submitted { mut record, .. } = submitted;
+    let Submitted {
+        mut record,
+        metadata_keys,
+        ..
+    } = submitted;
     // output-validate
     let thumbnails = if encoded.frame_capture {
         list_keys(
@@ -253,29 +282,31 @@ async fn publish_steps(
     };
     workflow::output_validate(context, &mut record, encoded.event, &now_iso(), &thumbnails)
         .map_err(Failure::Lambda)?;
-    // DynamoDB Update (Publish), SQS, SNS
-    update_record(shared, &record)
+    // DynamoDB Update (Publish), SQS, SNS (their Choices: BooleanEquals true)
+    update_record(shared, &record, &metadata_keys)
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("dynamo", m)))?;
-    if flag(&record, "enableSqs")
+    if workflow::boolean_is_true(&record, "enableSqs")
         && let Some(queue) = &shared.targets.stack_queue_url
     {
+        let body = Value::Object(record.clone());
         clients
             .sqs
             .send_message()
             .queue_url(queue)
-            .message_body(workflow::message_text(&Value::Object(record.clone())))
+            .message_body(workflow::message_text_for(&body, &record, &metadata_keys))
             .send()
             .await
             .map_err(|e| {
                 Failure::Lambda(LambdaFailure::new("sqs-publish", sdk_error::describe(&e)))
             })?;
     }
-    if flag(&record, "enableSns") {
+    if workflow::boolean_is_true(&record, "enableSns") {
+        let message = workflow::complete_message(&record);
         publish(
             shared,
             &workflow::status_subject("Complete", guid),
-            &workflow::complete_message(&record),
+            workflow::message_text_for(&message, &record, &metadata_keys),
         )
         .await
         .map_err(|m| Failure::Lambda(LambdaFailure::new("sns-notification", m)))?;

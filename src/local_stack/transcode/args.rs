@@ -276,6 +276,18 @@ pub(super) fn dash_args(renditions: &[PathBuf], work: &Path) -> Vec<String> {
     args
 }
 
+/// The CMAF group: one set of fragmented-MP4 segments that a DASH manifest (`stream.mpd`) and an
+/// HLS master (`stream.m3u8`, with `media_<n>.m3u8` per stream) both describe, as MediaConvert's
+/// CMAF group writes one set of segments for both.
+pub(super) fn cmaf_args(renditions: &[PathBuf], work: &Path) -> Vec<String> {
+    let mut args = dash_args(renditions, work);
+    // dash_args ends with its output path; the CMAF pass writes elsewhere, with HLS playlists.
+    args.pop();
+    args.extend(["-hls_playlist", "1", "-hls_master_name", "stream.m3u8"].map(String::from));
+    args.push(os(&work.join("cmaf").join("stream.mpd")));
+    args
+}
+
 /// The MP4: the top rendition as encoded, its own audio included.
 pub(super) fn mp4_args(video: &Path, out: &Path) -> Vec<String> {
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-i"]

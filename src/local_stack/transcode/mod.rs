@@ -2,8 +2,9 @@
 //! One encode pass decodes the source once and writes every rendition of the HLS ladder (H.264, keyframes
 //! every 3 s so segments align, x264 CRF capped at the rung's MaxBitrate as the templates' QVBR is), each
 //! rendition with its own AAC track at its rung's rate, and the frame captures; fast stream copies then package
-//! the same encodes as HLS (TS segments, master playlist), and, for the custom template only
-//! ([`OutputGroups::HlsDashMp4`]), DASH and an MP4. ffmpeg writes under safe
+//! the same encodes as HLS (TS segments, master playlist), and, for the custom templates only
+//! ([`OutputGroups`]), DASH, CMAF (fragmented MP4 under a DASH manifest and an HLS playlist) and an
+//! MP4. ffmpeg writes under safe
 //! scratch names, because a source's base name may hold `%` or other characters ffmpeg's muxers treat
 //! as patterns; the files are then named as MediaConvert names them, and the playlists' URIs rewritten
 //! to the percent-encoded real names so players can fetch them.
@@ -21,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::workflow::{OutputGroups, Rendition, mp4_name_modifier};
-use args::{dash_args, encode_args, hls_args, mp4_args};
-use naming::{name_dash_outputs, name_hls_outputs, name_thumbnails};
+use args::{cmaf_args, dash_args, encode_args, hls_args, mp4_args};
+use naming::{name_cmaf_outputs, name_dash_outputs, name_hls_outputs, name_thumbnails};
 use run::run_ffmpeg;
 
 pub(crate) use run::{check_ffmpeg, ffmpeg_program};
@@ -106,10 +107,18 @@ pub(crate) struct TranscodeOutput {
     pub hls_variants: Vec<WrittenOutput>,
     pub dash_manifest: Option<String>,
     pub dash_representations: Vec<WrittenOutput>,
+    pub cmaf: Option<CmafOutput>,
     pub mp4: Option<WrittenOutput>,
     pub thumbnails: Vec<String>,
     /// The packaged duration: the sum of the first variant playlist's segment durations.
     pub duration_ms: u64,
+}
+
+/// The CMAF group as written: its DASH manifest and HLS master, relative to `<guid>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CmafOutput {
+    pub dash_manifest: String,
+    pub hls_master: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +150,7 @@ pub(crate) async fn transcode(
     // One deadline for every pass of the job, so the passes together stay within the limit.
     let limit = time_limit(plan.duration_seconds);
     let deadline = tokio::time::Instant::now() + limit;
-    for dir in ["enc", "hls", "dash", "mp4", "thumbnails"] {
+    for dir in ["enc", "hls", "dash", "cmaf", "mp4", "thumbnails"] {
         tokio::fs::create_dir_all(work_dir.join(dir)).await?;
     }
     run_ffmpeg(&encode_args(plan, work_dir), deadline, limit, true).await?;
@@ -155,14 +164,21 @@ pub(crate) async fn transcode(
         hls_variants: Vec::new(),
         dash_manifest: None,
         dash_representations: Vec::new(),
+        cmaf: None,
         mp4: None,
         thumbnails: Vec::new(),
         duration_ms: 0,
     };
     name_hls_outputs(plan, work_dir, &mut output).await?;
-    if plan.groups == OutputGroups::HlsDashMp4 {
+    if plan.groups.writes_dash() {
         run_ffmpeg(&dash_args(&renditions, work_dir), deadline, limit, false).await?;
         name_dash_outputs(plan, work_dir, &mut output).await?;
+    }
+    if plan.groups.writes_cmaf() {
+        run_ffmpeg(&cmaf_args(&renditions, work_dir), deadline, limit, false).await?;
+        name_cmaf_outputs(plan, work_dir, &mut output).await?;
+    }
+    if plan.groups.writes_mp4() {
         let top_index = plan.ladder.len() - 1;
         let top = plan.ladder[top_index];
         let name = format!("{}{}.mp4", plan.base_name, mp4_name_modifier(&top));

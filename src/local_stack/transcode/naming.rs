@@ -8,7 +8,9 @@ use std::path::Path;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use super::{OutputFile, TranscodeError, TranscodeOutput, TranscodePlan, WrittenOutput};
+use super::{
+    CmafOutput, OutputFile, TranscodeError, TranscodeOutput, TranscodePlan, WrittenOutput,
+};
 
 /// Characters percent-encoded in playlist URIs: controls, space, the URI delimiters and `%`, `+`
 /// (non-ASCII is always encoded).
@@ -176,6 +178,48 @@ pub(super) async fn name_dash_outputs(
             height: r.height,
         })
         .collect();
+    Ok(())
+}
+
+/// The CMAF pass's files under `cmaf/`: `stream.mpd` → `<base>.mpd`, `stream.m3u8` → `<base>.m3u8`;
+/// the media playlists and segments keep their names (they carry no base name, so neither the
+/// manifest nor the master needs rewriting).
+pub(super) async fn name_cmaf_outputs(
+    plan: &TranscodePlan,
+    work: &Path,
+    output: &mut TranscodeOutput,
+) -> Result<(), TranscodeError> {
+    let dir = work.join("cmaf");
+    let dash_manifest = format!("cmaf/{}.mpd", plan.base_name);
+    let hls_master = format!("cmaf/{}.m3u8", plan.base_name);
+    let (mut found_manifest, mut found_master) = (false, false);
+    for scratch in file_names(&dir).await? {
+        let relative_key = match scratch.as_str() {
+            "stream.mpd" => {
+                found_manifest = true;
+                dash_manifest.clone()
+            }
+            "stream.m3u8" => {
+                found_master = true;
+                hls_master.clone()
+            }
+            _ => format!("cmaf/{scratch}"),
+        };
+        output.files.push(OutputFile {
+            relative_key,
+            path: dir.join(&scratch),
+        });
+    }
+    if !(found_manifest && found_master) {
+        return Err(TranscodeError::Failed {
+            message: "ffmpeg wrote no CMAF manifest or playlist".into(),
+            input_unreadable: false,
+        });
+    }
+    output.cmaf = Some(CmafOutput {
+        dash_manifest,
+        hls_master,
+    });
     Ok(())
 }
 

@@ -74,32 +74,101 @@ pub enum OutputGroups {
     /// The v6 default templates exactly: one Apple HLS group.
     #[default]
     HlsOnly,
-    /// The local custom template [`OutputGroups::custom_template_name`]: HLS, DASH and one MP4 of
-    /// the top rendition. On AWS only a custom template writes DASH or MP4 (contract §7), so a record
+    /// The local custom template `<stack>_Custom_Hls_Dash_Mp4`: HLS, DASH and one MP4 of the top
+    /// rendition. On AWS only a custom template writes DASH, CMAF or MP4 (contract §7), so a record
     /// of such a job names it in `jobTemplate`, with `isCustomTemplate: true`.
     HlsDashMp4,
+    /// The local custom template `<stack>_Custom_Hls_Dash_Cmaf_Mp4`: the groups above and a CMAF
+    /// group (one set of fragmented-MP4 segments under a DASH manifest and an HLS playlist).
+    HlsDashCmafMp4,
 }
 
 impl OutputGroups {
+    /// The local custom templates, as `vodesk local-stack --list-templates` lists them.
+    pub const CUSTOM: [Self; 2] = [Self::HlsDashMp4, Self::HlsDashCmafMp4];
+
     /// The name of the custom template that writes these groups, `None` for the default templates.
     pub fn custom_template_name(self, stack_name: &str) -> Option<String> {
+        let suffix = match self {
+            Self::HlsOnly => return None,
+            Self::HlsDashMp4 => "Custom_Hls_Dash_Mp4",
+            Self::HlsDashCmafMp4 => "Custom_Hls_Dash_Cmaf_Mp4",
+        };
+        Some(format!("{stack_name}_{suffix}"))
+    }
+
+    /// The groups in words, for listings.
+    pub fn describe(self) -> &'static str {
         match self {
-            Self::HlsOnly => None,
-            Self::HlsDashMp4 => Some(format!("{stack_name}_Custom_Hls_Dash_Mp4")),
+            Self::HlsOnly => "HLS",
+            Self::HlsDashMp4 => "HLS, DASH and an MP4 of the top rendition",
+            Self::HlsDashCmafMp4 => "HLS, DASH, CMAF and an MP4 of the top rendition",
         }
     }
 
-    /// The groups the record's `jobTemplate` writes: the custom template's, or HLS only (a default
-    /// template).
-    pub(crate) fn of_record(context: &StackContext, record: &Record) -> Self {
-        let template = record.get("jobTemplate").and_then(Value::as_str);
-        let custom = Self::HlsDashMp4.custom_template_name(&context.stack_name);
-        if template.is_some() && template == custom.as_deref() {
-            Self::HlsDashMp4
-        } else {
-            Self::HlsOnly
-        }
+    pub fn writes_dash(self) -> bool {
+        self != Self::HlsOnly
     }
+
+    pub fn writes_mp4(self) -> bool {
+        self != Self::HlsOnly
+    }
+
+    pub fn writes_cmaf(self) -> bool {
+        self == Self::HlsDashCmafMp4
+    }
+
+    /// The groups of the template named `name` on the local "MediaConvert": a default template of
+    /// the stack (HLS only) or one of [`Self::CUSTOM`]; `None` for a template it does not have,
+    /// which fails the encode step as MediaConvert's GetJobTemplate does.
+    pub(crate) fn of_template(context: &StackContext, name: &str) -> Option<Self> {
+        if [2160, 1080, 720]
+            .iter()
+            .any(|profile| context.template_name(*profile) == name)
+        {
+            return Some(Self::HlsOnly);
+        }
+        Self::CUSTOM.into_iter().find(|groups| {
+            groups.custom_template_name(&context.stack_name).as_deref() == Some(name)
+        })
+    }
+}
+
+/// One job template of the local "MediaConvert": its name, what it writes, and when the solution
+/// uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalJobTemplate {
+    pub name: String,
+    pub groups: OutputGroups,
+    /// `Some(profile)` for the solution's default template of that profile.
+    pub default_for_profile: Option<u32>,
+}
+
+/// Every job template the local stack named `stack_name` has: the three default templates the
+/// solution creates, then the local custom ones a metadata file's `jobTemplate` can select.
+pub fn local_job_templates(stack_name: &str) -> Vec<LocalJobTemplate> {
+    let defaults = [2160, 1080, 720].map(|profile| LocalJobTemplate {
+        name: format!("{stack_name}_Ott_{profile}p_Avc_Aac_16x9_qvbr_no_preset"),
+        groups: OutputGroups::HlsOnly,
+        default_for_profile: Some(profile),
+    });
+    let custom = OutputGroups::CUSTOM.into_iter().filter_map(|groups| {
+        Some(LocalJobTemplate {
+            name: groups.custom_template_name(stack_name)?,
+            groups,
+            default_for_profile: None,
+        })
+    });
+    defaults.into_iter().chain(custom).collect()
+}
+
+/// encode's GetJobTemplate failing for a template the account does not have, as the Lambda's
+/// `err.toString()` reads.
+pub(crate) fn template_not_found(context: &StackContext, name: &str) -> String {
+    format!(
+        "NotFoundException: The specified job template was not found: jobTemplateArn=arn:aws:mediaconvert:{}:{}:jobTemplates/{name}.",
+        context.region, context.account_id
+    )
 }
 
 /// The MP4 output's NameModifier: the top rendition's height, as in the contract's custom template.
@@ -143,7 +212,7 @@ pub(crate) fn encoding_job(
                "CodecSettings": {"Codec": "H_264", "H264Settings": {"RateControlMode": "QVBR", "MaxBitrate": r.bitrate}}})
     };
     let mut output_groups = Vec::new();
-    if groups == OutputGroups::HlsDashMp4 {
+    if groups.writes_mp4() {
         let top = ladder[ladder.len() - 1];
         output_groups.push(json!({
             "Name": "File Group",
@@ -160,13 +229,22 @@ pub(crate) fn encoding_job(
         "Outputs": ladder.iter().map(|r| json!({"NameModifier": r.hls_name_modifier(),
             "ContainerSettings": {"Container": "M3U8"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
     }));
-    if groups == OutputGroups::HlsDashMp4 {
+    if groups.writes_dash() {
         output_groups.push(json!({
             "Name": "DASH ISO",
             "OutputGroupSettings": {"Type": "DASH_ISO_GROUP_SETTINGS",
                 "DashIsoGroupSettings": {"SegmentLength": 30, "FragmentLength": 3, "Destination": format!("{output_path}/dash/")}},
             "Outputs": ladder.iter().map(|r| json!({"NameModifier": format!("_dash_{}p", r.height),
                 "ContainerSettings": {"Container": "MPD"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
+        }));
+    }
+    if groups.writes_cmaf() {
+        output_groups.push(json!({
+            "Name": "CMAF",
+            "OutputGroupSettings": {"Type": "CMAF_GROUP_SETTINGS",
+                "CmafGroupSettings": {"SegmentLength": 30, "FragmentLength": 3, "Destination": format!("{output_path}/cmaf/")}},
+            "Outputs": ladder.iter().map(|r| json!({"NameModifier": format!("_cmaf_{}p", r.height),
+                "ContainerSettings": {"Container": "CMFC"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
         }));
     }
     if record.get("frameCapture").is_some_and(is_truthy) {
@@ -251,19 +329,28 @@ mod tests {
         );
         let mut record = Record::new();
         assert_eq!(
-            OutputGroups::of_record(&context, &record),
-            OutputGroups::HlsOnly
+            OutputGroups::of_template(&context, &context.template_name(1080)),
+            Some(OutputGroups::HlsOnly)
         );
-        record.insert("jobTemplate".into(), json!(context.template_name(1080)));
         assert_eq!(
-            OutputGroups::of_record(&context, &record),
-            OutputGroups::HlsOnly
+            OutputGroups::of_template(&context, &custom),
+            Some(OutputGroups::HlsDashMp4)
+        );
+        assert_eq!(
+            OutputGroups::of_template(&context, "vod-local_Custom_Hls_Dash_Cmaf_Mp4"),
+            Some(OutputGroups::HlsDashCmafMp4)
+        );
+        // Another stack's template, or one nobody made: GetJobTemplate fails.
+        assert_eq!(
+            OutputGroups::of_template(&context, "other_Ott_1080p_Avc_Aac_16x9_qvbr_no_preset"),
+            None
+        );
+        assert_eq!(
+            template_not_found(&context, "nope"),
+            "NotFoundException: The specified job template was not found: \
+             jobTemplateArn=arn:aws:mediaconvert:us-east-1:123456789012:jobTemplates/nope."
         );
         record.insert("jobTemplate".into(), json!(custom));
-        assert_eq!(
-            OutputGroups::of_record(&context, &record),
-            OutputGroups::HlsDashMp4
-        );
         let job = encoding_job(&context, &record, 1080, OutputGroups::HlsDashMp4);
         assert_eq!(job["JobTemplate"], "vod-local_Custom_Hls_Dash_Mp4");
         let names: Vec<&str> = job["Settings"]["OutputGroups"]
@@ -273,6 +360,20 @@ mod tests {
             .map(|g| g["Name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["File Group", "Apple HLS", "DASH ISO"]);
+        let all = encoding_job(&context, &record, 720, OutputGroups::HlsDashCmafMp4);
+        let cmaf = &all["Settings"]["OutputGroups"][3];
+        assert_eq!(cmaf["OutputGroupSettings"]["Type"], "CMAF_GROUP_SETTINGS");
+        assert_eq!(cmaf["Outputs"].as_array().unwrap().len(), 4);
+        let listed: Vec<String> = local_job_templates("vod-local")
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(listed.len(), 5);
+        assert!(
+            listed
+                .iter()
+                .all(|name| OutputGroups::of_template(&context, name).is_some())
+        );
         let default_job = encoding_job(&context, &Record::new(), 1080, OutputGroups::HlsOnly);
         assert_eq!(
             default_job["Settings"]["OutputGroups"]

@@ -7,11 +7,13 @@
 //!
 //! This file holds what every step shares: the [`Record`], the [`StackContext`], [`LambdaFailure`]
 //! and JavaScript truthiness ([`is_truthy`]). The steps: `ingest` (step-functions, input-validate,
-//! profiler), `encode` (the templates' ladder and the encode request), `job_events` (MediaConvert's
+//! profiler), `choices` (the state machines' Choice states), `encode` (the templates' ladder, the
+//! local job templates and the encode request), `job_events` (MediaConvert's
 //! COMPLETE and ERROR events, and output-validate reading them) and `notify` (sns-notification and
 //! the error handler's messages), whose text `js_json` writes as Node's `JSON.stringify` does, keys
 //! in the order `record_order` gives a record.
 
+mod choices;
 mod encode;
 mod ingest;
 mod job_events;
@@ -21,9 +23,11 @@ mod record_order;
 
 use serde_json::{Map, Value};
 
-pub use encode::OutputGroups;
+pub(crate) use choices::{NoChoiceMatched, boolean_is_true, process_choices};
+pub use encode::{LocalJobTemplate, OutputGroups, local_job_templates};
 pub(crate) use encode::{
     Rendition, encoding_job, hls_ladder, mp4_name_modifier, new_job_id, output_base_name,
+    template_not_found,
 };
 pub(crate) use ingest::{
     apply_metadata, apply_video_key, decode_event_key, input_validate, profile,
@@ -33,8 +37,10 @@ pub(crate) use job_events::{
     OutputDetail, OutputGroupDetail, complete_event, error_event, output_validate,
 };
 pub(crate) use notify::{
-    ErrorReport, complete_message, error_subject, ingest_message, message_text, status_subject,
+    ErrorReport, complete_message, error_subject, ingest_message, message_text, message_text_for,
+    status_subject,
 };
+pub(crate) use record_order::{key_order, metadata_key_order};
 
 /// A workflow record: the DynamoDB item as the solution's Lambdas pass it along.
 pub(crate) type Record = Map<String, Value>;

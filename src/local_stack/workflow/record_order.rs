@@ -310,13 +310,6 @@ const FRAME_GROUP: Shape = Shape::Keys(&[
 /// The metadata file's keys as input-validate copies them into the record: in the file's order,
 /// first character lower-cased (as `apply_metadata` does), each once at its first place. Empty
 /// when the body is not a JSON object.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "for the pipeline's Complete and SQS messages once it keeps the metadata body"
-    )
-)]
 pub(crate) fn metadata_key_order(body: &[u8]) -> Vec<String> {
     struct Keys;
     impl<'de> Visitor<'de> for Keys {

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vodesk::contract::stack::WorkflowTrigger;
 use vodesk::contract::terminal::for_terminal;
 use vodesk::local_stack::emulator_install::{InstallProgress, ProgressSink, reinstall};
-use vodesk::local_stack::pipeline::PipelineEvent;
+use vodesk::local_stack::pipeline::{PipelineEvent, SimulationRule};
 use vodesk::local_stack::vod_template::{Glacier, StackParameters};
 use vodesk::local_stack::{
     DEFAULT_STACK_NAME, LocalStack, LocalStackOptions, OutputGroups, local_job_templates,
@@ -46,7 +46,8 @@ pub(super) struct LocalStackArgs {
     /// The solution's EnableSqs parameter: No sends nothing to the stack's own queue
     #[arg(long, value_enum, default_value_t = YesNo::Yes, value_name = "YES|NO")]
     enable_sqs: YesNo,
-    /// The solution's Glacier parameter (only DISABLED is emulated yet)
+    /// The solution's Glacier parameter: GLACIER or DEEP_ARCHIVE tags each source once its workflow
+    /// is complete (`<stack>=<class>`), the tag the bucket's lifecycle rules archive by on AWS
     #[arg(long, value_enum, default_value_t = GlacierArg::Disabled, value_name = "CLASS")]
     glacier: GlacierArg,
     /// Every upload selects a custom job template, as a metadata file's jobTemplate does on AWS
@@ -55,6 +56,13 @@ pub(super) struct LocalStackArgs {
     /// true. Without it, the solution's default templates: HLS only
     #[arg(long, value_enum, value_name = "TEMPLATE")]
     custom_template: Option<CustomTemplate>,
+    /// Play a failure the solution really has, so a client's display of it can be tried: stall (the
+    /// job never ends: Ingest, then silence), canceled (the job is canceled: no rule of the solution
+    /// matches it, silence too) or encode-error (the job ends in ERROR, code 1401). `=PATTERN`
+    /// limits it to source keys matching the wildcard pattern (e.g. stall=*late*); repeat the flag
+    /// for several, the first match wins
+    #[arg(long, value_name = "KIND[=PATTERN]")]
+    simulate: Vec<SimulationRule>,
     /// Print the job templates the local MediaConvert has (the solution's three defaults and the
     /// local custom ones a metadata file's jobTemplate can name), then exit
     #[arg(long)]
@@ -135,6 +143,7 @@ pub(super) async fn run_local_stack(
             _ => OutputGroups::HlsOnly,
         },
         parallel_jobs: usize::from(args.jobs),
+        simulate: args.simulate.clone(),
     })
     .await?;
     let settings = local.settings();
@@ -182,6 +191,9 @@ pub(super) async fn run_local_stack(
                         .to_owned(),
             }
         );
+        for rule in &args.simulate {
+            println!("# Simulating: {rule}.");
+        }
         println!(
             "# Outputs are served by the local CloudFront at {}.",
             local.cdn_base_url()
@@ -272,6 +284,7 @@ fn print_templates(stack_name: &str, json: bool) -> anyhow::Result<()> {
                     "name": t.name,
                     "outputGroups": t.groups.describe(),
                     "defaultForProfile": t.default_for_profile,
+                    "forMediaPackage": t.default_for_profile.map(|_| t.for_media_package),
                 })
             })
             .collect();
@@ -281,7 +294,14 @@ fn print_templates(stack_name: &str, json: bool) -> anyhow::Result<()> {
     let width = templates.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for template in &templates {
         let use_ = match template.default_for_profile {
-            Some(profile) => format!("default for sources nearest {profile}p"),
+            Some(profile) => format!(
+                "default for sources nearest {profile}p with MediaPackage {}",
+                if template.for_media_package {
+                    "on"
+                } else {
+                    "off"
+                }
+            ),
             None => "custom: name it in a metadata file's jobTemplate".to_owned(),
         };
         println!(

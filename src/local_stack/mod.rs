@@ -73,6 +73,8 @@ pub struct LocalStackOptions {
     pub groups: OutputGroups,
     /// Workflows encoding at once.
     pub parallel_jobs: usize,
+    /// Failures the pipeline plays on purpose (`--simulate`), first matching rule wins.
+    pub simulate: Vec<pipeline::SimulationRule>,
 }
 
 impl Default for LocalStackOptions {
@@ -86,6 +88,7 @@ impl Default for LocalStackOptions {
             parameters: StackParameters::local_defaults(),
             groups: OutputGroups::HlsOnly,
             parallel_jobs: 2,
+            simulate: Vec::new(),
         }
     }
 }
@@ -215,6 +218,7 @@ impl LocalStack {
             &StackOverrides::default(),
         )
         .await?;
+        add_archive_rules(&clients, &resources.source_bucket, &options.stack_name).await?;
         let ingest_queue_url = wire_ingest_events(
             &clients,
             &resources,
@@ -249,6 +253,7 @@ impl LocalStack {
             enable_sns: spec.parameters.enable_sns,
             enable_sqs: spec.parameters.enable_sqs,
             enable_media_package: spec.parameters.enable_media_package,
+            archive_source: spec.parameters.glacier.as_str().to_owned(),
         };
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let pipeline = Pipeline::start(
@@ -264,6 +269,7 @@ impl LocalStack {
             PipelineOptions {
                 groups: options.groups,
                 parallel_jobs: options.parallel_jobs,
+                simulate: options.simulate,
             },
             events_tx,
         );
@@ -321,6 +327,61 @@ impl LocalStack {
             stack: self.stack_name.clone(),
         }
     }
+}
+
+/// The source bucket's two lifecycle rules, as the solution's stack has them whatever its Glacier
+/// parameter: objects tagged `<stack>=GLACIER` (or `DEEP_ARCHIVE`) move to that class after a day.
+/// The emulator keeps the rules and does not move anything; the ids are the solution's, typo
+/// included.
+async fn add_archive_rules(
+    clients: &AwsClients,
+    bucket: &str,
+    stack_name: &str,
+) -> Result<(), LocalStackError> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, Tag,
+        Transition, TransitionStorageClass,
+    };
+    let aws = |message: String| LocalStackError::Aws {
+        action: "set the source bucket's archive rules",
+        message,
+    };
+    let mut rules = Vec::new();
+    for (id, class, storage) in [
+        ("soure-archive", "GLACIER", TransitionStorageClass::Glacier),
+        (
+            "source-deep-archive",
+            "DEEP_ARCHIVE",
+            TransitionStorageClass::DeepArchive,
+        ),
+    ] {
+        let tag = Tag::builder()
+            .key(stack_name)
+            .value(class)
+            .build()
+            .map_err(|e| aws(e.to_string()))?;
+        let rule = LifecycleRule::builder()
+            .id(format!("{stack_name}-{id}"))
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().tag(tag).build())
+            .transitions(Transition::builder().days(1).storage_class(storage).build())
+            .build()
+            .map_err(|e| aws(e.to_string()))?;
+        rules.push(rule);
+    }
+    let configuration = BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .map_err(|e| aws(e.to_string()))?;
+    clients
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(configuration)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws(sdk_error::describe(&e)))
 }
 
 /// Creates `<stack>-ingest-events` and points the source bucket's ObjectCreated notifications at it.

@@ -47,7 +47,7 @@ fn upload_with(local: &LocalStack, file: &Path, key: &str, extra: &[&str]) {
 }
 
 /// Message bodies as sent (raw text), until `done` says enough, or `limit`.
-async fn raw_messages(
+pub(super) async fn raw_messages(
     clients: &AwsClients,
     queue_url: &str,
     limit: Duration,
@@ -210,14 +210,16 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
         &json!({"SrcVideo": video_key}),
     )
     .await;
+    let archive = metadata(json!({"archiveSource": "DEEP_ARCHIVE"}));
+    put_json(&clients, &source, "studio/archive.json", &archive).await;
     put_json(&clients, &source, "studio/upper.JSON", &metadata(json!({}))).await;
     put_json(&clients, &source, "studio/other.mp4", &json!({})).await;
 
-    // One Complete and three Errors (reserved word, unknown template, no srcVideo); Ingest for the
-    // three whose item was written (keynote, unknown, stall).
+    // Two Completes (keynote, archive) and three Errors (reserved word, unknown template, no
+    // srcVideo); Ingest for the four whose item was written (keynote, archive, unknown, stall).
     let texts = raw_messages(&clients, &watch, Duration::from_secs(240), |seen| {
         let count = |status: &str| seen.iter().filter(|m| status_of(m) == status).count();
-        count("Complete") == 1 && count("Error") == 3 && count("Ingest") == 3
+        count("Complete") == 2 && count("Error") == 3 && count("Ingest") == 4
     })
     .await;
     // A grace period: the stalled workflow must send nothing more.
@@ -243,7 +245,7 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
         .iter()
         .map(|item| from_sdk_item(item).expect("a readable item"))
         .collect();
-    assert_eq!(items.len(), 5, "{items:#?}");
+    assert_eq!(items.len(), 6, "{items:#?}");
     let by_metadata: BTreeMap<&str, &serde_json::Map<String, Value>> = items
         .iter()
         .filter_map(|item| Some((item.get("srcMetadataFile")?.as_str()?, item)))
@@ -260,7 +262,7 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
     assert_eq!(item["workflowStatus"], "Complete");
     let complete_index = messages
         .iter()
-        .position(|m| m["workflowStatus"] == "Complete")
+        .position(|m| m["workflowStatus"] == "Complete" && m["guid"] == guid)
         .expect("a Complete");
     let complete = &messages[complete_index];
     assert_eq!(complete["guid"], guid);
@@ -365,6 +367,31 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
             "CMAF_GROUP_SETTINGS",
             "FILE_GROUP_SETTINGS"
         ]
+    );
+
+    // A per-upload archiveSource: the source is tagged for that class after its workflow.
+    let archived = by_metadata["studio/archive.json"];
+    assert_eq!(archived["workflowStatus"], "Complete");
+    assert_eq!(archived["archiveSource"], "DEEP_ARCHIVE");
+    let tags = clients
+        .s3
+        .get_object_tagging()
+        .bucket(&source)
+        .key(video_key)
+        .send()
+        .await
+        .expect("the source's tags");
+    let tags: BTreeMap<&str, &str> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(
+        tags,
+        BTreeMap::from([
+            ("guid", archived["guid"].as_str().expect("guid")),
+            ("vod-local", "DEEP_ARCHIVE")
+        ])
     );
 
     // An unknown template: Ingest, then an Error at the encode step with GetJobTemplate's text.

@@ -729,16 +729,18 @@ async fn ended_item(
     panic!("no workflow ended within {limit:?}");
 }
 
-/// FrameCapture=No, EnableSns=No, EnableSqs=No (issue 15): the stack records them, discovery
-/// (`vodesk stack --json`) reads them back, and the pipeline follows them: no frame captures and no
-/// thumbnail fields, no message on the topic, nothing on the stack's queue.
+/// FrameCapture=No, EnableSns=No, EnableSqs=No, Glacier=GLACIER (issue 15): the stack records
+/// them, discovery (`vodesk stack --json`) reads them back, and the pipeline follows them: no frame
+/// captures and no thumbnail fields, no message on the topic, nothing on the stack's queue, and the
+/// source tagged for archiving as archive-source tags it.
 #[tokio::test(flavor = "multi_thread")]
-async fn frame_capture_sns_and_sqs_off_are_recorded_and_followed() {
+async fn frame_capture_sns_and_sqs_off_and_glacier_are_recorded_and_followed() {
     let (local, clients) = start_local_stack_with(LocalStackOptions {
         parameters: StackParameters {
             frame_capture: false,
             enable_sns: false,
             enable_sqs: false,
+            glacier: vodesk::local_stack::vod_template::Glacier::Glacier,
             ..StackParameters::local_defaults()
         },
         ..LocalStackOptions::default()
@@ -770,7 +772,7 @@ async fn frame_capture_sns_and_sqs_off_are_recorded_and_followed() {
         ("EnableMediaPackage", "No"),
         ("EnableSns", "No"),
         ("EnableSqs", "No"),
-        ("Glacier", "DISABLED"),
+        ("Glacier", "GLACIER"),
     ] {
         assert_eq!(
             parameters.get(key).map(String::as_str),
@@ -794,7 +796,7 @@ async fn frame_capture_sns_and_sqs_off_are_recorded_and_followed() {
     assert_eq!(found["enable_sns"], false);
     assert_eq!(found["enable_media_package"], false);
     assert_eq!(found["enable_sqs"], false);
-    assert_eq!(found["glacier"], "DISABLED");
+    assert_eq!(found["glacier"], "GLACIER");
 
     let watch = watch_topic(&clients, &resources.topic_arn).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -805,6 +807,39 @@ async fn frame_capture_sns_and_sqs_off_are_recorded_and_followed() {
     assert_eq!(item["frameCapture"], false);
     assert_eq!(item["enableSns"], false);
     assert_eq!(item["enableSqs"], false);
+    assert_eq!(item["archiveSource"], "GLACIER");
+    let rules = clients
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&resources.source_bucket)
+        .send()
+        .await
+        .expect("the source bucket's lifecycle rules");
+    let rule_ids: Vec<&str> = rules.rules().iter().filter_map(|r| r.id()).collect();
+    assert_eq!(
+        rule_ids,
+        ["vod-local-soure-archive", "vod-local-source-deep-archive"]
+    );
+    let tags = clients
+        .s3
+        .get_object_tagging()
+        .bucket(&resources.source_bucket)
+        .key("uploads/plain.mp4")
+        .send()
+        .await
+        .expect("the source's tags");
+    let tags: std::collections::BTreeMap<&str, &str> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(
+        tags,
+        std::collections::BTreeMap::from([
+            ("guid", item["guid"].as_str().expect("guid")),
+            ("vod-local", "GLACIER")
+        ])
+    );
     for field in [
         "thumbNails",
         "thumbNailsUrls",

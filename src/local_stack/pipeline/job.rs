@@ -9,7 +9,7 @@ use super::Shared;
 use super::services::upload_outputs;
 use super::steps::{Failure, Submitted, epoch_ms, event_time, flag, text};
 use crate::local_stack::transcode::{self, Rotation, TranscodeError, TranscodePlan};
-use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail};
+use crate::local_stack::workflow::{self, OutputDetail, OutputGroupDetail, StackContext};
 
 /// What a finished job hands to the publish steps.
 pub(super) struct Encoded {
@@ -40,21 +40,8 @@ pub(super) async fn encode(
         duration_seconds,
         ..
     } = submitted;
-    let encoding_failure = |message: String, code: u32| {
-        let event = workflow::error_event(
-            context,
-            guid,
-            job_id,
-            &event_time(),
-            epoch_ms(),
-            code,
-            &message,
-        );
-        Failure::Encoding {
-            job_id: job_id.clone(),
-            event,
-        }
-    };
+    let encoding_failure =
+        |message: String, code: u32| encoding_failure(context, guid, job_id, code, &message);
     let plan = TranscodePlan {
         source: source_path.clone(),
         base_name: workflow::output_base_name(src_video),
@@ -85,7 +72,14 @@ pub(super) async fn encode(
         .to_owned();
     upload_outputs(&shared.clients, &destination, guid, &written.files)
         .await
-        .map_err(|m| encoding_failure(m, 1999))?;
+        .map_err(|m| {
+            encoding_failure(
+                format!(
+                    "Unable to write to output file [s3://{destination}/{guid}/]: [Failed to write data: {m}]"
+                ),
+                1401,
+            )
+        })?;
     // The COMPLETE event MediaConvert would send.
     let s3_uri = |relative: &str| format!("s3://{destination}/{guid}/{relative}");
     let mut details = Vec::new();
@@ -168,4 +162,42 @@ pub(super) async fn encode(
         destination,
         frame_capture: plan.frame_capture,
     })
+}
+
+/// A job that ended in ERROR: MediaConvert's ERROR event with its code and text.
+pub(super) fn encoding_failure(
+    context: &StackContext,
+    guid: &str,
+    job_id: &str,
+    code: u32,
+    message: &str,
+) -> Failure {
+    let event = workflow::error_event(
+        context,
+        guid,
+        job_id,
+        &event_time(),
+        epoch_ms(),
+        code,
+        message,
+    );
+    Failure::Encoding {
+        job_id: job_id.to_owned(),
+        event,
+    }
+}
+
+/// `--simulate encode-error`: the job ends in ERROR as one whose role may not write to the
+/// destination bucket does (code 1401).
+pub(super) fn simulated_encode_error(context: &StackContext, guid: &str, job_id: &str) -> Failure {
+    encoding_failure(
+        context,
+        guid,
+        job_id,
+        1401,
+        &format!(
+            "Unable to write to output file [s3://{}/{guid}/hls/]: [Failed to write data: Access Denied] (simulated: --simulate encode-error)",
+            context.destination_bucket
+        ),
+    )
 }

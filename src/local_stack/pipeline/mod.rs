@@ -17,6 +17,7 @@
 
 mod job;
 mod services;
+mod simulate;
 mod steps;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::aws::sdk_error;
 use steps::run_workflow;
 
 pub use services::{attribute_value, content_type};
+pub use simulate::{SimulatedFault, SimulationRule, UnknownFault};
 
 /// How the worker runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct PipelineOptions {
     /// Jobs encoding at once (1 or 2 on a small machine); later jobs wait in the queue, their Ingest
     /// and encode request already done.
     pub parallel_jobs: usize,
+    /// Failures played on purpose (`--simulate`), first matching rule wins.
+    pub simulate: Vec<SimulationRule>,
 }
 
 impl Default for PipelineOptions {
@@ -49,6 +53,7 @@ impl Default for PipelineOptions {
         Self {
             groups: OutputGroups::HlsOnly,
             parallel_jobs: 2,
+            simulate: Vec::new(),
         }
     }
 }
@@ -86,8 +91,9 @@ pub enum PipelineEvent {
         at: String,
         message: String,
     },
-    /// The execution stopped at a Choice state no branch matched: no Error, no message; the item
-    /// stays at Ingest, as on AWS.
+    /// The workflow stopped without a word, as on AWS: an execution that failed at a Choice state
+    /// no branch matched, or a job that never ends or was canceled (`--simulate`). No Error, no
+    /// message; the item stays at Ingest.
     Stalled { guid: String, message: String },
     /// The worker could not read its queue (it keeps trying).
     QueueTrouble { message: String },

@@ -49,6 +49,40 @@ pub(super) async fn error_handler(shared: &Shared, report: &ErrorReport) -> Resu
     .await
 }
 
+/// archive-source: tags the source object `guid=<guid>` and `<stack>=<class>` (the Lambda's name
+/// less `-archive-source`), the tag the source bucket's lifecycle rules select on AWS.
+pub(super) async fn tag_for_archive(
+    clients: &AwsClients,
+    bucket: &str,
+    key: &str,
+    guid: &str,
+    stack_name: &str,
+    class: &str,
+) -> Result<(), String> {
+    let tag = |key: &str, value: &str| {
+        aws_sdk_s3::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(tag("guid", guid)?)
+        .tag_set(tag(stack_name, class)?)
+        .build()
+        .map_err(|e| e.to_string())?;
+    clients
+        .s3
+        .put_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .tagging(tagging)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error::describe(&e))
+}
+
 /// Publishes a message body (its text as the Lambda writes it) to the stack's topic.
 pub(super) async fn publish(shared: &Shared, subject: &str, text: String) -> Result<(), String> {
     shared

@@ -13,14 +13,13 @@ use serde_json::Value;
 
 use super::job::{self, Encoded};
 use super::services::{
-    download, error_handler, get_object_bytes, list_keys, publish, update_record,
+    download, error_handler, get_object_bytes, list_keys, publish, tag_for_archive, update_record,
 };
+use super::simulate::{self, SimulatedFault};
 use super::{PipelineEvent, Shared};
 use crate::aws::sdk_error;
 use crate::local_stack::inputs;
-use crate::local_stack::workflow::{
-    self, ErrorReport, LambdaFailure, NoChoiceMatched, OutputGroups, Record,
-};
+use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, OutputGroups, Record};
 use crate::time::format_iso8601;
 
 pub(super) fn epoch_ms() -> u64 {
@@ -35,12 +34,13 @@ fn now_iso() -> String {
 }
 
 /// Where a workflow stopped: a Lambda or the encode (the error handler runs; its UpdateItem creates
-/// the sparse item when the workflow failed before its Ingest write), or a Choice state no branch
-/// matched (the execution fails and nothing else happens, as on AWS).
+/// the sparse item when the workflow failed before its Ingest write), or silently (a Choice state no
+/// branch matched, a job that never ends or is canceled: nothing else happens, as on AWS; the text
+/// is for the local stack's log).
 pub(super) enum Failure {
     Lambda(LambdaFailure),
     Encoding { job_id: String, event: Value },
-    Stalled(NoChoiceMatched),
+    Silent(String),
 }
 
 /// A job MediaConvert has accepted: what its encode and the publish steps need.
@@ -70,16 +70,36 @@ pub(super) async fn run_workflow(
     let started = Instant::now();
     let outcome = match ingest_and_submit(&shared, &guid, &bucket, &raw_key).await {
         Ok(submitted) => {
-            // MediaConvert's queue: only the encode waits for a slot; the item already holds
-            // `encodeJobId`, as it does on AWS while a job waits.
-            let Ok(slot) = shared.slots.acquire().await else {
-                return;
-            };
-            let encoded = job::encode(&shared, &guid, &submitted).await;
-            drop(slot);
-            match encoded {
-                Ok(encoded) => publish_steps(&shared, &guid, submitted, encoded).await,
-                Err(failure) => Err(failure),
+            let fault = simulate::fault_for(&shared.options.simulate, &submitted.src_video);
+            if fault == Some(SimulatedFault::Stall) {
+                Err(Failure::Silent(format!(
+                    "job {} was submitted and never ends (--simulate stall): no Complete, no Error",
+                    submitted.job_id
+                )))
+            } else {
+                // MediaConvert's queue: only the encode waits for a slot; the item already holds
+                // `encodeJobId`, as it does on AWS while a job waits.
+                let Ok(slot) = shared.slots.acquire().await else {
+                    return;
+                };
+                let context = &shared.targets.context;
+                let encoded = match fault {
+                    Some(SimulatedFault::Canceled) => Err(Failure::Silent(format!(
+                        "job {} was CANCELED (--simulate canceled); the solution's rules match only COMPLETE and ERROR, so no message follows",
+                        submitted.job_id
+                    ))),
+                    Some(SimulatedFault::EncodeError) => Err(job::simulated_encode_error(
+                        context,
+                        &guid,
+                        &submitted.job_id,
+                    )),
+                    _ => job::encode(&shared, &guid, &submitted).await,
+                };
+                drop(slot);
+                match encoded {
+                    Ok(encoded) => publish_steps(&shared, &guid, submitted, encoded).await,
+                    Err(failure) => Err(failure),
+                }
             }
         }
         Err(failure) => Err(failure),
@@ -90,10 +110,7 @@ pub(super) async fn run_workflow(
             hls_url,
             seconds: started.elapsed().as_secs_f64(),
         }),
-        Err(Failure::Stalled(stall)) => shared.report(PipelineEvent::Stalled {
-            guid,
-            message: stall.to_string(),
-        }),
+        Err(Failure::Silent(message)) => shared.report(PipelineEvent::Stalled { guid, message }),
         Err(failure) => {
             let context = &shared.targets.context;
             let report = match &failure {
@@ -101,7 +118,7 @@ pub(super) async fn run_workflow(
                 Failure::Encoding { job_id, event } => {
                     ErrorReport::encoding(context, &guid, job_id, event)
                 }
-                Failure::Stalled(_) => return,
+                Failure::Silent(_) => return,
             };
             let message = match error_handler(&shared, &report).await {
                 Ok(()) => report.message_error_message.clone(),
@@ -216,7 +233,7 @@ async fn ingest_and_submit(
     }
     // profiler, the process state machine's Choices, encode, DynamoDB Update (Process)
     let profile = workflow::profile(&mut record).map_err(Failure::Lambda)?;
-    workflow::process_choices(&record).map_err(Failure::Stalled)?;
+    workflow::process_choices(&record).map_err(|stall| Failure::Silent(stall.to_string()))?;
     let template = text(&record, "jobTemplate").unwrap_or_default();
     let groups = OutputGroups::of_template(context, template).ok_or_else(|| {
         Failure::Lambda(LambdaFailure::new(
@@ -282,6 +299,17 @@ async fn publish_steps(
     };
     workflow::output_validate(context, &mut record, encoded.event, &now_iso(), &thumbnails)
         .map_err(Failure::Lambda)?;
+    // Archive Source Choice (StringEquals GLACIER or DEEP_ARCHIVE, else on): archive-source tags
+    // the source object, and the bucket's lifecycle rules move it on AWS.
+    if let Some(class) =
+        text(&record, "archiveSource").filter(|c| ["GLACIER", "DEEP_ARCHIVE"].contains(c))
+    {
+        let bucket = text(&record, "srcBucket").unwrap_or(&context.source_bucket);
+        let key = text(&record, "srcVideo").unwrap_or_default();
+        tag_for_archive(clients, bucket, key, guid, &context.stack_name, class)
+            .await
+            .map_err(|m| Failure::Lambda(LambdaFailure::new("archive-source", m)))?;
+    }
     // DynamoDB Update (Publish), SQS, SNS (their Choices: BooleanEquals true)
     update_record(shared, &record, &metadata_keys)
         .await

@@ -122,9 +122,9 @@ impl OutputGroups {
     /// the stack (HLS only) or one of [`Self::CUSTOM`]; `None` for a template it does not have,
     /// which fails the encode step as MediaConvert's GetJobTemplate does.
     pub(crate) fn of_template(context: &StackContext, name: &str) -> Option<Self> {
-        if [2160, 1080, 720]
+        if local_job_templates(&context.stack_name)
             .iter()
-            .any(|profile| context.template_name(*profile) == name)
+            .any(|t| t.default_for_profile.is_some() && t.name == name)
         {
             return Some(Self::HlsOnly);
         }
@@ -142,24 +142,33 @@ pub struct LocalJobTemplate {
     pub groups: OutputGroups,
     /// `Some(profile)` for the solution's default template of that profile.
     pub default_for_profile: Option<u32>,
+    /// For a default template: whether input-validate names it on stacks with MediaPackage on
+    /// (`…_mvod_no_preset`) or off (`…_qvbr_no_preset`).
+    pub for_media_package: bool,
 }
 
-/// Every job template the local stack named `stack_name` has: the three default templates the
-/// solution creates, then the local custom ones a metadata file's `jobTemplate` can select.
+/// Every job template the local stack named `stack_name` has: the six default templates the
+/// solution creates whatever its parameters (`qvbr` for MediaPackage off, `mvod` for on; each one
+/// Apple HLS group), then the local custom ones a metadata file's `jobTemplate` can select.
 pub fn local_job_templates(stack_name: &str) -> Vec<LocalJobTemplate> {
-    let defaults = [2160, 1080, 720].map(|profile| LocalJobTemplate {
-        name: format!("{stack_name}_Ott_{profile}p_Avc_Aac_16x9_qvbr_no_preset"),
-        groups: OutputGroups::HlsOnly,
-        default_for_profile: Some(profile),
+    let defaults = [false, true].into_iter().flat_map(|media_package| {
+        let rate_control = if media_package { "mvod" } else { "qvbr" };
+        [2160, 1080, 720].map(|profile| LocalJobTemplate {
+            name: format!("{stack_name}_Ott_{profile}p_Avc_Aac_16x9_{rate_control}_no_preset"),
+            groups: OutputGroups::HlsOnly,
+            default_for_profile: Some(profile),
+            for_media_package: media_package,
+        })
     });
     let custom = OutputGroups::CUSTOM.into_iter().filter_map(|groups| {
         Some(LocalJobTemplate {
             name: groups.custom_template_name(stack_name)?,
             groups,
             default_for_profile: None,
+            for_media_package: false,
         })
     });
-    defaults.into_iter().chain(custom).collect()
+    defaults.chain(custom).collect()
 }
 
 /// encode's GetJobTemplate failing for a template the account does not have, as the Lambda's
@@ -368,7 +377,8 @@ mod tests {
             .into_iter()
             .map(|t| t.name)
             .collect();
-        assert_eq!(listed.len(), 5);
+        assert_eq!(listed.len(), 8);
+        assert!(listed.contains(&"vod-local_Ott_720p_Avc_Aac_16x9_mvod_no_preset".to_owned()));
         assert!(
             listed
                 .iter()

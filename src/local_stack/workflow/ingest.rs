@@ -64,7 +64,7 @@ pub(crate) fn input_validate(
     set("destBucket", json!(context.destination_bucket));
     set("cloudFront", json!(context.cloudfront_domain));
     set("frameCapture", json!(context.frame_capture));
-    set("archiveSource", json!("DISABLED"));
+    set("archiveSource", json!(context.archive_source));
     set("jobTemplate_2160p", json!(context.template_name(2160)));
     set("jobTemplate_1080p", json!(context.template_name(1080)));
     set("jobTemplate_720p", json!(context.template_name(720)));

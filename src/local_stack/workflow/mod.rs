@@ -23,7 +23,7 @@ mod record_order;
 
 use serde_json::{Map, Value};
 
-pub(crate) use choices::{NoChoiceMatched, boolean_is_true, process_choices};
+pub(crate) use choices::{boolean_is_true, process_choices};
 pub use encode::{LocalJobTemplate, OutputGroups, local_job_templates};
 pub(crate) use encode::{
     Rendition, encoding_job, hls_ladder, mp4_name_modifier, new_job_id, output_base_name,
@@ -62,6 +62,9 @@ pub struct StackContext {
     pub enable_sns: bool,
     pub enable_sqs: bool,
     pub enable_media_package: bool,
+    /// The Glacier parameter (`DISABLED`, `GLACIER`, `DEEP_ARCHIVE`): input-validate's
+    /// `archiveSource` default.
+    pub archive_source: String,
 }
 
 impl StackContext {
@@ -70,10 +73,17 @@ impl StackContext {
         format!("{}-{function}", self.stack_name)
     }
 
-    /// The default template for a profile: `<stack>_Ott_<res>_Avc_Aac_16x9_qvbr_no_preset`.
+    /// The default template for a profile: `<stack>_Ott_<res>_Avc_Aac_16x9_qvbr_no_preset`, or
+    /// `…_mvod_no_preset` on a stack with MediaPackage on (the solution creates both sets and points
+    /// input-validate at the one its MediaPackage parameter needs).
     pub fn template_name(&self, profile: u32) -> String {
+        let rate_control = if self.enable_media_package {
+            "mvod"
+        } else {
+            "qvbr"
+        };
         format!(
-            "{}_Ott_{profile}p_Avc_Aac_16x9_qvbr_no_preset",
+            "{}_Ott_{profile}p_Avc_Aac_16x9_{rate_control}_no_preset",
             self.stack_name
         )
     }
@@ -137,6 +147,7 @@ mod tests {
             enable_sns: true,
             enable_sqs: true,
             enable_media_package: false,
+            archive_source: "DISABLED".into(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! drop). This module owns the window's frame loop: draining events, turning clicks, drops and
 //! shortcuts into actions, running what `apply` returns in one place ([`effects::run`]: commands
 //! to the engine, links, thumbnails, notifications), and remembering the connection and settings
-//! across runs.
+//! (with each MetadataFile stack's upload options) across runs.
 
 pub mod dashboard;
 pub mod desktop;
@@ -16,6 +16,7 @@ pub mod thumbnails;
 pub(crate) mod upload_queue;
 pub mod views;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -62,6 +63,8 @@ struct Settings {
     reconnect: bool,
     sort: dashboard::Sort,
     notifications: bool,
+    /// The upload options of each MetadataFile stack used, by region and stack.
+    upload_options: BTreeMap<String, state::UploadOptions>,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             reconnect: false,
             sort: dashboard::Sort::default(),
             notifications: true,
+            upload_options: BTreeMap::new(),
         }
     }
 }
@@ -191,7 +195,8 @@ impl VodeskApp {
                 settings.sort,
                 settings.notifications,
                 settings.last_was_local,
-            ),
+            )
+            .with_upload_options(settings.upload_options.clone()),
             desktop,
             thumbs: ThumbnailBook::new(MAX_TEXTURES),
             form: settings.form.clone(),
@@ -246,7 +251,8 @@ impl VodeskApp {
             )
         });
         let connected = matches!(self.state.connection(), ConnectionState::Connected(_));
-        if open && connected {
+        // Refused upload options stop Ctrl+O as they disable "Add videos…".
+        if open && connected && self.state.upload_options().for_upload().is_ok() {
             out.pick_files = true;
         }
         if find {
@@ -395,6 +401,7 @@ impl eframe::App for VodeskApp {
             Some(saved) => Settings {
                 sort: self.state.sort(),
                 notifications: self.state.notifications_enabled(),
+                upload_options: self.state.upload_options().remembered().clone(),
                 ..saved.clone()
             },
             None => Settings {
@@ -403,6 +410,7 @@ impl eframe::App for VodeskApp {
                 reconnect: connected,
                 sort: self.state.sort(),
                 notifications: self.state.notifications_enabled(),
+                upload_options: self.state.upload_options().remembered().clone(),
             },
         };
         eframe::set_value(storage, SETTINGS_KEY, &settings);

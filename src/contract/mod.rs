@@ -6,6 +6,7 @@
 //! shapes and rules as checked against its source; its examples are in `tests/fixtures/vod-examples/`.
 
 pub mod decode;
+pub mod dynamo_names;
 pub mod dynamodb;
 pub(crate) mod error;
 pub(crate) mod mediainfo;

@@ -779,3 +779,97 @@ async fn an_upload_sent_by_another_process_is_left_alone() {
     drop(lease);
     drop(engine);
 }
+
+/// On a MetadataFile stack, the upload options chosen in the app travel with the dropped files: the
+/// video is uploaded, then its metadata file, whose JSON holds them besides `srcVideo`.
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_options_end_up_in_the_metadata_file() {
+    use vodesk::app::state::{Archive, FrameCapture, UploadOptionsAction};
+    use vodesk::contract::stack::WorkflowTrigger;
+    use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack};
+    let emu = fresh_emulator().await;
+    let mut spec = VodStackSpec::v6("vod-meta-app", "d1q2w3e4r5t6y7.cloudfront.net");
+    spec.parameters.workflow_trigger = WorkflowTrigger::MetadataFile;
+    create_vod_stack(&emu.clients.cloudformation, &spec)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::At(data.path().join("journal.sqlite3")),
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let mut state = AppState::default();
+    for command in common::commands(state.apply(UiAction::Connect(ConnectRequest {
+        connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
+        stack: Some("vod-meta-app".into()),
+        overrides: Default::default(),
+    }))) {
+        engine.send(command);
+    }
+    apply_until(&engine, &mut state, "the connection", |s| {
+        matches!(s.connection(), ConnectionState::Connected(_))
+    })
+    .await;
+    assert!(state.upload_options().current().is_some());
+    for action in [
+        UploadOptionsAction::JobTemplate("vodesk-all-groups-1080p".into()),
+        UploadOptionsAction::FrameCapture(FrameCapture::On),
+        UploadOptionsAction::Archive(Archive::Glacier),
+        UploadOptionsAction::AddField,
+        UploadOptionsAction::FieldKey(0, "title".into()),
+        UploadOptionsAction::FieldValue(0, "Launch Keynote 2025".into()),
+        UploadOptionsAction::AddField,
+        UploadOptionsAction::FieldKey(1, "Presenter".into()),
+        UploadOptionsAction::FieldValue(1, "Dana Ruiz".into()),
+    ] {
+        assert!(state.apply(UiAction::UploadOptions(action)).is_empty());
+    }
+    let video = common::write_file(data.path(), "Launch Keynote.mp4", 200_000, 5);
+    let commands = common::commands(state.apply(UiAction::AddFiles(vec![video.clone()])));
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    for command in commands {
+        engine.send(command);
+    }
+    apply_until(&engine, &mut state, "the video uploaded", |s| {
+        s.upload_entries()
+            .any(|u| matches!(u.transfer.state, TransferState::Completed { .. }))
+    })
+    .await;
+    let entry = state.upload_entries().next().unwrap();
+    let key = entry.key.clone();
+    assert!(key.ends_with(".mp4"), "{key}");
+    let ConnectionState::Connected(resources) = state.connection() else {
+        unreachable!()
+    };
+    let bucket = resources.source_bucket.clone();
+    let json_key = format!("{}.json", key.strip_suffix(".mp4").unwrap());
+    let object = emu
+        .clients
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&json_key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the metadata file {json_key}: {e:?}"));
+    let doc: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "srcVideo": key,
+            "jobTemplate": "vodesk-all-groups-1080p",
+            "frameCapture": true,
+            "archiveSource": "GLACIER",
+            "title": "Launch Keynote 2025",
+            "Presenter": "Dana Ruiz",
+        })
+    );
+    tokio::task::spawn_blocking(move || drop(engine))
+        .await
+        .unwrap();
+}

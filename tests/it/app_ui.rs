@@ -414,13 +414,17 @@ fn dropped_files_are_sent_and_refusals_shown_with_their_reasons() {
     }
     harness.run_steps(1);
     match harness.state().commands.as_slice() {
-        [Command::AddFiles(paths)] => assert_eq!(
-            paths,
-            &[
-                PathBuf::from("/videos/Clip One.MOV"),
-                PathBuf::from("/videos/notes.txt")
-            ]
-        ),
+        [Command::AddFiles { paths, metadata }] => {
+            assert_eq!(
+                paths,
+                &[
+                    PathBuf::from("/videos/Clip One.MOV"),
+                    PathBuf::from("/videos/notes.txt")
+                ]
+            );
+            // A VideoFile stack: no metadata file, so nothing else travels with the files.
+            assert!(metadata.is_empty(), "{metadata:?}");
+        }
         other => panic!("expected one AddFiles, got {other:?}"),
     }
     // The engine answers: one queued, one refused with its reason; then progress and completion.
@@ -756,4 +760,156 @@ fn the_first_local_start_shows_the_emulator_install() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains(&step.to_string()).is_none());
     assert!(harness.state().state.local_install().is_none());
+}
+
+/// Connected to a MetadataFile stack, with jobs that used a custom template and the stack's own.
+fn metadata_stack_state() -> AppState {
+    let mut state = AppState::default();
+    state.apply(Event::Connected(Box::new(VodResources {
+        workflow_trigger: Some(vodesk::contract::stack::WorkflowTrigger::MetadataFile),
+        ..resources()
+    })));
+    let mut custom = record("dynamodb-item-complete.json");
+    custom.job_template = Some("vodesk-all-groups-1080p".into());
+    let mut ladder = record("dynamodb-item-error.json");
+    ladder.job_template = Some("vod-demo_Ott_720p_Avc_Aac_16x9_qvbr_no_preset".into());
+    state.apply(Event::Jobs(Box::new(JobsPage {
+        records: vec![custom, ladder],
+        uploads: vec![],
+        warnings: vec![],
+        more: false,
+        read_at: now(),
+    })));
+    state
+}
+
+fn drop_file(harness: &mut Harness<'static, Window>, path: &str) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(PathBuf::from(path))));
+    harness.run_steps(1);
+}
+
+/// On a MetadataFile stack the upload options are shown with their controls; a field the solution
+/// would fail on says why and holds uploads back; once fixed, the choices travel with the files.
+#[test]
+fn upload_options_on_a_metadata_file_stack() {
+    use egui_kittest::kittest::NodeT;
+    use vodesk::app::state::{FrameCapture, UploadOptionsAction};
+    let mut harness = harness(metadata_stack_state());
+    harness.run_steps(SETTLE);
+    for label in [
+        "Upload options",
+        "Job template",
+        "Job template name",
+        "Frame capture",
+        "Stack default (off)",
+        "On",
+        "Off",
+        "Archive source",
+        "Stack default (none)",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "Metadata fields",
+        "➕ Add field",
+    ] {
+        harness.get_by_label(label);
+    }
+    let add_videos_disabled = |harness: &Harness<'static, Window>| {
+        harness
+            .get_by_label("➕ Add videos…")
+            .accesskit_node()
+            .is_disabled()
+    };
+    assert!(!add_videos_disabled(&harness));
+
+    // The template list: the stack's own as one default entry, then the templates its jobs used.
+    harness.get_by_label("Job template").click();
+    harness.run_steps(2);
+    harness.get_by_label("Default (by resolution)");
+    assert!(
+        harness
+            .query_by_label("vod-demo_Ott_720p_Avc_Aac_16x9_qvbr_no_preset")
+            .is_none()
+    );
+    harness.get_by_label("vodesk-all-groups-1080p").click();
+    harness.run_steps(2);
+    harness.get_by_label("On").click();
+    harness.run_steps(2);
+
+    // A field named `name`: refused with the reason under it, and uploading waits.
+    harness.get_by_label("➕ Add field").click();
+    harness.run_steps(2);
+    harness.get_by_label("Metadata key 1").click();
+    harness.run_steps(1);
+    harness.get_by_label("Metadata key 1").type_text("Name");
+    harness.run_steps(2);
+    harness.get_by_label("Metadata value 1").click();
+    harness.run_steps(1);
+    harness
+        .get_by_label("Metadata value 1")
+        .type_text("Town Hall");
+    harness.run_steps(2);
+    // Under the row (the status line says it too once a drop is refused).
+    harness
+        .get_by_label_contains("⚠ metadata key \"Name\" is not allowed: DynamoDB reserves `name`");
+    harness.get_by_label_contains("use e.g. `title` or `videoName`");
+    assert!(add_videos_disabled(&harness));
+    harness.state_mut().commands.clear();
+    drop_file(&mut harness, "/videos/Town Hall.mp4");
+    assert!(
+        harness.state().commands.is_empty(),
+        "{:?}",
+        harness.state().commands
+    );
+    assert!(
+        harness
+            .state()
+            .state
+            .notices()
+            .last()
+            .is_some_and(|n| n.contains("fix the upload options")),
+        "{:?}",
+        harness.state().state.notices()
+    );
+
+    // Renamed: accepted, and the choices go with the dropped file.
+    harness
+        .state_mut()
+        .state
+        .apply(UiAction::UploadOptions(UploadOptionsAction::FieldKey(
+            0,
+            "title".into(),
+        )));
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("⚠ metadata key").is_none());
+    assert!(!add_videos_disabled(&harness));
+    drop_file(&mut harness, "/videos/Town Hall.mp4");
+    match harness.state().commands.as_slice() {
+        [Command::AddFiles { paths, metadata }] => {
+            assert_eq!(paths, &[PathBuf::from("/videos/Town Hall.mp4")]);
+            let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+            assert_eq!(
+                metadata,
+                &[
+                    pair("jobTemplate", "vodesk-all-groups-1080p"),
+                    pair("frameCapture", "true"),
+                    pair("title", "Town Hall"),
+                ]
+            );
+        }
+        other => panic!("expected one AddFiles, got {other:?}"),
+    }
+    let options = harness.state().state.upload_options().current().cloned();
+    assert_eq!(options.map(|o| o.frame_capture), Some(FrameCapture::On));
+}
+
+/// On a VideoFile stack there are no upload options.
+#[test]
+fn no_upload_options_on_a_video_file_stack() {
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    assert!(harness.query_by_label("Upload options").is_none());
+    assert!(harness.query_by_label("Job template").is_none());
 }

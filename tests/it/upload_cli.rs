@@ -422,6 +422,126 @@ async fn metadata_file_stacks_get_the_video_then_the_json_that_names_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WorkflowTrigger=MetadataFile"));
 }
 
+/// `--job-template`, `--frame-capture` and `--archive` are `--metadata` pairs by another name: on a
+/// MetadataFile stack they end up in the metadata file; given twice, or on a VideoFile stack, they are
+/// usage errors, as is a metadata key the solution's dynamo step cannot write.
+#[tokio::test(flavor = "multi_thread")]
+async fn workflow_override_flags_become_metadata_pairs() {
+    use vodesk::contract::stack::WorkflowTrigger;
+    use vodesk::local_stack::vod_template::{VodStackSpec, create_vod_stack};
+    let emu = fresh_emulator().await;
+    let mut spec = VodStackSpec::v6("vod-opts", "d3k5m7n9p1r3t5.cloudfront.net");
+    spec.parameters.workflow_trigger = WorkflowTrigger::MetadataFile;
+    create_vod_stack(&emu.clients.cloudformation, &spec)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_file(dir.path(), "Town Hall.mp4", 3000, 2);
+
+    let out = vodesk(&emu.endpoint, dir.path())
+        .args(["upload", "--stack", "vod-opts", "--json"])
+        .args(["--job-template", "vodesk-all-groups-1080p"])
+        .args(["--frame-capture", "no", "--archive", "DEEP_ARCHIVE"])
+        .args(["--metadata", "title=Town Hall"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = json_lines(&out)
+        .into_iter()
+        .find(|e| e["event"] == "completed")
+        .unwrap();
+    let (bucket, key) = (
+        done["bucket"].as_str().unwrap().to_owned(),
+        done["key"].as_str().unwrap().to_owned(),
+    );
+    let json_key = format!("{}.json", key.strip_suffix(".mp4").unwrap());
+    let doc = emu
+        .clients
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&json_key)
+        .send()
+        .await
+        .unwrap();
+    let doc: Value =
+        serde_json::from_slice(&doc.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "srcVideo": key,
+            "title": "Town Hall",
+            "jobTemplate": "vodesk-all-groups-1080p",
+            "frameCapture": false,
+            "archiveSource": "DEEP_ARCHIVE",
+        })
+    );
+
+    let refused = |args: &[&str]| {
+        let out = vodesk(&emu.endpoint, dir.path())
+            .args(["upload"])
+            .args(args)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // The same key given both ways.
+    let err = refused(&[
+        "--stack",
+        "vod-opts",
+        "--frame-capture",
+        "yes",
+        "--metadata",
+        "FrameCapture=false",
+    ]);
+    assert!(
+        err.contains("--frame-capture") && err.contains("give it once"),
+        "{err}"
+    );
+    // A key the dynamo step would choke on.
+    let err = refused(&["--stack", "vod-opts", "--metadata", "name=Town Hall"]);
+    assert!(
+        err.contains("DynamoDB reserves `name`") && err.contains("videoName"),
+        "{err}"
+    );
+    // Not a choice.
+    let err = refused(&["--stack", "vod-opts", "--archive", "DISABLED"]);
+    assert!(err.contains("DEEP_ARCHIVE"), "{err}");
+
+    // On a VideoFile stack they would start no workflow: refused as --metadata is.
+    create_vod_stack(
+        &emu.clients.cloudformation,
+        &VodStackSpec::v6("vod-plain", "x.cloudfront.net"),
+    )
+    .await
+    .unwrap();
+    for flags in [
+        ["--job-template", "custom"],
+        ["--frame-capture", "yes"],
+        ["--archive", "GLACIER"],
+    ] {
+        let err = refused(&["--stack", "vod-plain", flags[0], flags[1]]);
+        assert!(err.contains("WorkflowTrigger=MetadataFile"), "{err}");
+    }
+    // Only the first upload reached the bucket: its video and its metadata file.
+    let listed = emu
+        .clients
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(2));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_session_pauses_the_upload_and_says_how_to_sign_in() {
     let (emu, dir) = emulator_with_bucket().await;

@@ -56,8 +56,12 @@ pub enum Command {
     LoadMoreJobs,
     /// Uploads files and folders (dropped or picked) into the connected stack's source bucket:
     /// validated, named and journaled ([`Event::UploadsQueued`], refusals with their reasons), then
-    /// sent, with [`Event::Upload`] progress. Ignored when not connected.
-    AddFiles(Vec<PathBuf>),
+    /// sent, with [`Event::Upload`] progress. Ignored when not connected. `metadata` holds the
+    /// fields of each metadata file on a MetadataFile stack (empty on a VideoFile stack).
+    AddFiles {
+        paths: Vec<PathBuf>,
+        metadata: Vec<(String, String)>,
+    },
     /// Pauses a running upload (the journal keeps what was confirmed).
     PauseUpload(i64),
     /// Resumes (or retries) a paused, failed or interrupted upload.

@@ -178,7 +178,7 @@ async fn run_session(
                         reading = Some(task);
                     }
                 }
-                Command::AddFiles(paths) => uploads.add(paths, &emit).await,
+                Command::AddFiles { paths, metadata } => uploads.add(paths, metadata, &emit).await,
                 Command::PauseUpload(id) => uploads.pause(id),
                 Command::ResumeUpload(id) => uploads.resume(id),
                 Command::CancelUpload(id) => uploads.cancel(id),

@@ -200,8 +200,14 @@ impl Uploads {
         }
     }
 
-    /// Validates, names and journals `paths`, then starts sending the accepted ones.
-    pub(super) async fn add(&mut self, paths: Vec<PathBuf>, emit: &Emitter) {
+    /// Validates, names and journals `paths`, then starts sending the accepted ones; on a
+    /// MetadataFile stack each metadata file holds the `metadata` fields besides `srcVideo`.
+    pub(super) async fn add(
+        &mut self,
+        paths: Vec<PathBuf>,
+        metadata: Vec<(String, String)>,
+        emit: &Emitter,
+    ) {
         let Some(uploader) = self.uploader.clone() else {
             let reason = self
                 .unavailable
@@ -221,6 +227,10 @@ impl Uploads {
             return;
         };
         let destination = self.destination.clone();
+        let options = PrepareOptions {
+            metadata_pairs: metadata,
+            ..PrepareOptions::default()
+        };
         let prepared = tokio::task::spawn_blocking(move || {
             // Folders bring their videos; other files inside them are skipped with a note.
             let selection = select_files(&paths, &|path| is_video_extension(path));
@@ -228,7 +238,7 @@ impl Uploads {
                 uploader.journal(),
                 &selection.accepted,
                 &destination,
-                &PrepareOptions::default(),
+                &options,
             )
             .map(|prepared| {
                 let records: Vec<_> = prepared

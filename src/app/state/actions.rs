@@ -8,6 +8,8 @@ use crate::app::engine::{ConnectRequest, Event};
 use crate::aws::connection::ConnectionSettings;
 use crate::jobs::{JobIndex, JobStatus};
 
+use super::UploadOptionsAction;
+
 /// What the user asked of the details panel (the view only draws).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailsAction {
@@ -33,6 +35,8 @@ pub enum UiAction {
     Select(Option<JobIndex>),
     /// Files and folders dropped on the window or picked in the file dialog.
     AddFiles(Vec<PathBuf>),
+    /// A change of the connected MetadataFile stack's upload options.
+    UploadOptions(UploadOptionsAction),
     PauseUpload(i64),
     ResumeUpload(i64),
     CancelUpload(i64),

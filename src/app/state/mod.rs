@@ -1,7 +1,7 @@
 //! The app's state as plain data, changed only by [`AppState::apply`]: testable without a window.
 //! It holds the connection, the job model ([`JobBook`], shared with the CLI), the dashboard's sort,
 //! filter, rows and selected job, the upload queue, how status arrives (live or polling) and the last
-//! notices. `apply` takes both what the engine reports ([`Event`]) and what the user does
+//! notices, and the upload options of MetadataFile stacks (`upload_options`). `apply` takes both what the engine reports ([`Event`]) and what the user does
 //! ([`UiAction`]), and returns the [`Command`]s the engine should run, so every decision (whether an
 //! older page is asked for, which upload a click resumes) is made, and tested, here. Older jobs are read
 //! a page at a time as the user scrolls: a table drawn many times before the page arrives asks once.
@@ -11,6 +11,7 @@ use std::time::SystemTime;
 mod actions;
 mod phases;
 mod setup;
+mod upload_options;
 
 use super::dashboard::{self, Filter, Sort};
 use super::effects::Effect;
@@ -28,6 +29,10 @@ use crate::local_stack::emulator_install::InstallProgress;
 pub use actions::{DetailsAction, Input, UiAction};
 pub use phases::{CatalogueState, ConnectionState, MonitorState};
 pub use setup::SetupCheck;
+pub use upload_options::{
+    Archive, FrameCapture, UploadOptions, UploadOptionsAction, UploadOptionsBook,
+    is_stack_template, seen_templates, stack_templates,
+};
 
 /// How many notices are kept (newest last): enough to explain, never growing without bound.
 const MAX_NOTICES: usize = 20;
@@ -60,6 +65,8 @@ pub struct AppState {
     /// The job whose details are shown.
     selected: Option<JobIndex>,
     uploads: UploadQueue,
+    /// The job template, frame capture, archive and fields sent with uploads to MetadataFile stacks.
+    upload_options: UploadOptionsBook,
     /// The last connection asked for (remembered across runs by the app).
     last_request: Option<ConnectRequest>,
     /// The deployments "Find stacks" listed (or why it could not).
@@ -243,15 +250,8 @@ impl AppState {
                     return vec![Command::RefreshJob(guid.clone())];
                 }
             }
-            UiAction::AddFiles(paths) => {
-                if matches!(self.connection, ConnectionState::Connected(_)) && !paths.is_empty() {
-                    return vec![Command::AddFiles(paths)];
-                }
-                self.notice(
-                    "Connect to a deployment first: files are uploaded into its source bucket."
-                        .into(),
-                );
-            }
+            UiAction::AddFiles(paths) => return self.add_files(paths),
+            UiAction::UploadOptions(action) => self.change_upload_options(action),
             UiAction::PauseUpload(id) => {
                 if self
                     .transfer_state(id)
@@ -360,6 +360,7 @@ impl AppState {
                 self.loading_older = false;
                 self.older_failed = None;
                 self.forget_setup_check();
+                self.upload_options_connected(&resources);
                 self.connection = ConnectionState::Connected(resources);
             }
             Event::ConnectFailed { message } => {
@@ -953,7 +954,7 @@ mod action_tests {
             state
                 .apply(UiAction::AddFiles(vec!["/v/a.mp4".into()]))
                 .as_slice(),
-            [Effect::Engine(Command::AddFiles(_))]
+            [Effect::Engine(Command::AddFiles { .. })]
         ));
     }
 

@@ -1,5 +1,5 @@
 //! The main window, drawn from the app state: a header (deployment, Add videos…, how status arrives),
-//! the connect screen until connected, then the dashboard with the details panel of the selected job
+//! the upload options of a MetadataFile stack under it, the connect screen until connected, then the dashboard with the details panel of the selected job
 //! on the right and the upload queue below, a status bar (total upload rate, the last notice), and the
 //! overlay that names the target bucket while files are dragged over the window. Views only read the
 //! state; what the user does comes back as [`UiAction`]s (and details-panel actions) for the app.
@@ -8,6 +8,7 @@ pub(crate) mod connect;
 pub(crate) mod dashboard;
 pub mod details;
 pub mod saved_connections;
+pub(crate) mod upload_options;
 pub(crate) mod uploads;
 pub(crate) mod widgets;
 
@@ -50,6 +51,10 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
     let mut out = FrameOutput::default();
     let connected = matches!(state.connection(), ConnectionState::Connected(_));
     egui::Panel::top("header").show(ui, |ui| header(ui, state, &mut out));
+    if upload_options::applies(state) {
+        egui::Panel::top("upload-options")
+            .show(ui, |ui| upload_options::show(ui, state, &mut out.actions));
+    }
     egui::Panel::bottom("status").show(ui, |ui| status_bar(ui, state));
     if connected && uploads::has_content(state) {
         egui::Panel::bottom("uploads")
@@ -121,9 +126,12 @@ fn header(ui: &mut egui::Ui, state: &AppState, out: &mut FrameOutput) {
                         .unwrap_or_else(|| "(unknown)".into()),
                 );
                 ui.label(RichText::new(title).strong()).on_hover_text(resources);
+                // A refused upload option (MetadataFile stacks) holds uploads back until it is fixed.
+                let blocked = state.upload_options().for_upload().err();
                 if ui
-                    .button("➕ Add videos…")
+                    .add_enabled(blocked.is_none(), egui::Button::new("➕ Add videos…"))
                     .on_hover_text("Choose video files to upload (Ctrl+O); or drop them anywhere on the window")
+                    .on_disabled_hover_text(blocked.unwrap_or_default())
                     .clicked()
                 {
                     out.pick_files = true;

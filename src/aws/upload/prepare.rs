@@ -55,7 +55,7 @@ pub enum PrepareError {
     #[error("--key names one object but {0} files were given; use --key-template for several")]
     KeyForSeveral(usize),
     #[error(
-        "--metadata needs a stack deployed with WorkflowTrigger=MetadataFile; this stack starts a workflow from each video itself"
+        "--metadata, --job-template, --frame-capture and --archive need a stack deployed with WorkflowTrigger=MetadataFile; this stack starts a workflow from each video itself"
     )]
     MetadataOnVideoStack,
     #[error("{0}")]

@@ -3,7 +3,8 @@
 //!
 //! This module holds the arguments, the commands that send (upload, resume, cancel) and how a batch of
 //! uploads is driven and summed up; the progress display is in `display`, the journal listing in
-//! `list`, and presigned URLs in `presign`.
+//! `list`, presigned URLs in `presign`, and the metadata-file shortcuts (`--job-template`, …) in
+//! `overrides`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use display::Display;
 
 mod display;
 mod list;
+mod overrides;
 mod presign;
 
 pub(super) use list::run_uploads;
@@ -49,9 +51,11 @@ pub(super) struct UploadArgs {
     /// Upload even when the key's extension will not start a workflow
     #[arg(long)]
     force: bool,
-    /// Metadata-file mode: a key=value for the JSON file that starts the workflow (repeatable)
-    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    /// A key=value for the JSON file that starts the workflow (repeatable)
+    #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = overrides::METADATA_HEADING)]
     metadata: Vec<String>,
+    #[command(flatten)]
+    overrides: overrides::WorkflowOverrides,
     #[command(flatten)]
     tuning: Tuning,
     /// One JSON object per event on stdout instead of progress bars
@@ -198,12 +202,15 @@ pub(super) async fn run_upload(
 ) -> anyhow::Result<()> {
     let template =
         KeyTemplate::parse(&args.key_template).map_err(|e| input_error(e.to_string()))?;
-    let metadata_pairs = args
+    let mut metadata_pairs = args
         .metadata
         .iter()
         .map(|pair| naming::parse_metadata_pair(pair))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| input_error(e.to_string()))?;
+    args.overrides
+        .add_to(&mut metadata_pairs)
+        .map_err(input_error)?;
     let selection = select_files(&args.paths, &|path: &std::path::Path| {
         is_video_extension(path)
     });

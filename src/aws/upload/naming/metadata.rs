@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::NamingError;
+use crate::contract::dynamo_names::unquoted_name_problem;
 
 /// The key of the metadata file for `video_key`: the key without its last extension, plus `.json`
 /// in lower case (only lower-case `.json` starts a metadata workflow). `clips/a.mp4` →
@@ -57,7 +58,9 @@ fn record_field(key: &str) -> String {
 /// they are exactly one (`frameCapture=true` → `true`, `2` → `2`), otherwise strings. Refused: keys
 /// that would overwrite what the solution records or confuse readers ([`RESERVED_METADATA_KEYS`],
 /// any key ending in `Url`, `Urls` or `Playlist`), including `srcVideo` itself; two keys the solution
-/// would store under the same name; and the two values that silently stall a workflow:
+/// would store under the same name; keys whose stored name the solution's dynamo step cannot write
+/// inline (a DynamoDB reserved word such as `name`, or not a plain identifier, such as `my-key`:
+/// [`unquoted_name_problem`]); and the two values that silently stall a workflow:
 /// a non-boolean `frameCapture` and an `acceleratedTranscoding` other than
 /// ENABLED/PREFERRED/DISABLED. Keys are judged as the solution stores them, with the first letter
 /// lower-cased (`FrameCapture` is `frameCapture`, `SrcVideo` would overwrite `srcVideo`).
@@ -101,6 +104,16 @@ pub fn metadata_document(
                 reason,
             });
         }
+        if let Some(problem) = unquoted_name_problem(&field) {
+            return Err(NamingError::MetadataKeyNotAllowed {
+                key: key.clone(),
+                reason: format!(
+                    "{problem}; the solution writes metadata keys unquoted, so the workflow would fail at \
+                     its dynamo step: use e.g. {}",
+                    name_suggestion(&field)
+                ),
+            });
+        }
         if let Some((_, first)) = seen.iter().find(|(existing, _)| *existing == field) {
             return Err(NamingError::MetadataDuplicate {
                 first: (*first).to_owned(),
@@ -141,6 +154,44 @@ fn reserved_reason(key: &str, field: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Names to use instead of `field`, which DynamoDB cannot take inline: its words in camelCase when
+/// that is a usable name, else a name prefixed with `video` (`year` → `videoYear`).
+fn name_suggestion(field: &str) -> String {
+    if field.eq_ignore_ascii_case("name") {
+        return "`title` or `videoName`".to_owned();
+    }
+    let words: Vec<String> = field
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .map(|(i, word)| {
+            if i == 0 {
+                word.to_owned()
+            } else {
+                capitalized(word)
+            }
+        })
+        .collect();
+    let camel = words.concat();
+    if !camel.is_empty() && unquoted_name_problem(&camel).is_none() {
+        return format!("`{camel}`");
+    }
+    let prefixed = format!("video{}", capitalized(&camel));
+    if unquoted_name_problem(&prefixed).is_none() {
+        format!("`{prefixed}`")
+    } else {
+        "`title` or `videoNote`".to_owned()
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A JSON boolean or number when `value` is exactly one, otherwise the string.
@@ -309,6 +360,50 @@ mod tests {
         }
         let err = metadata_document("a.mp4", &[(String::new(), "x".to_owned())]).unwrap_err();
         assert!(matches!(err, NamingError::MetadataKeyNotAllowed { .. }));
+    }
+
+    #[test]
+    fn metadata_refuses_keys_the_dynamo_step_cannot_write() {
+        let err = metadata_document("a.mp4", &[("Name".to_owned(), "x".to_owned())]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "metadata key \"Name\" is not allowed: DynamoDB reserves `name`; the solution writes metadata \
+             keys unquoted, so the workflow would fail at its dynamo step: use e.g. `title` or `videoName`"
+        );
+        for (key, suggestion) in [
+            ("my-key", "`myKey`"),
+            ("two words", "`twoWords`"),
+            ("Year", "`videoYear`"),
+            ("language", "`videoLanguage`"),
+            ("comment", "`videoComment`"),
+            ("a.b", "`aB`"),
+            ("1st", "`video1st`"),
+        ] {
+            let err = metadata_document("a.mp4", &[(key.to_owned(), "x".to_owned())]).unwrap_err();
+            assert!(
+                matches!(err, NamingError::MetadataKeyNotAllowed { .. }),
+                "{key}: {err:?}"
+            );
+            let text = err.to_string();
+            assert!(text.contains("dynamo step"), "{text}");
+            assert!(text.ends_with(suggestion), "{key}: {text}");
+        }
+        // The contract's example keys, and the overrides vodesk writes, pass.
+        for key in [
+            "title",
+            "presenter",
+            "Presenter",
+            "jobTemplate",
+            "jobTemplate_1080p",
+            "frameCapture",
+            "archiveSource",
+            "videoName",
+        ] {
+            assert!(
+                metadata_document("a.mp4", &[(key.to_owned(), "true".to_owned())]).is_ok(),
+                "{key}"
+            );
+        }
     }
 
     #[test]

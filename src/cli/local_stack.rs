@@ -36,7 +36,9 @@ pub(super) struct LocalStackArgs {
     /// solution's own default is No
     #[arg(long, value_enum, default_value_t = YesNo::Yes, value_name = "YES|NO")]
     frame_capture: YesNo,
-    /// The solution's EnableMediaPackage parameter (only No is emulated yet)
+    /// The solution's EnableMediaPackage parameter: Yes packages each job's HLS outputs as a local
+    /// MediaPackage VOD asset (HLS, DASH and CMAF served under out/ by the local CloudFront; MSS
+    /// listed, not served), and Complete messages carry egressEndpoints instead of per-group URLs
     #[arg(long, value_enum, default_value_t = YesNo::No, value_name = "YES|NO")]
     enable_media_package: YesNo,
     /// The solution's EnableSns parameter: No sends no Ingest or Complete messages (Error messages
@@ -119,14 +121,6 @@ pub(super) async fn run_local_stack(
         .into());
     }
     let parameters = args.parameters();
-    // Refused before anything starts: a configuration the pipeline would only pretend to run.
-    if let Some(reason) = parameters.not_emulated() {
-        return Err(ExitError {
-            code: 2,
-            message: reason,
-        }
-        .into());
-    }
     // `--stack` (or VODESK_STACK) is the global flag; here it names the stack to create.
     // Installed before the slow start, so a signal during start-up is not lost (it stops after start).
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

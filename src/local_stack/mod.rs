@@ -9,6 +9,7 @@ pub mod cdn;
 pub mod emulator;
 pub mod emulator_install;
 pub(crate) mod inputs;
+pub mod media_package;
 pub mod pipeline;
 pub(crate) mod probe;
 pub(crate) mod python_json;
@@ -36,6 +37,7 @@ use crate::local_stack::vod_template::{
     ProvisionError, StackParameters, VodStackSpec, create_vod_stack,
 };
 use cdn::{CdnError, CdnListener, LocalCdn};
+use media_package::{MediaPackageError, PackagingGroup};
 use pipeline::{Pipeline, PipelineEvent, PipelineOptions, PipelineTargets};
 use probe::{ProbeError, Prober};
 use tokio::sync::mpsc;
@@ -123,10 +125,8 @@ impl LocalStackSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStackError {
-    /// A configuration of the solution the local pipeline cannot run yet: refused rather than
-    /// pretended.
-    #[error("{0}")]
-    NotEmulated(String),
+    #[error(transparent)]
+    MediaPackage(#[from] MediaPackageError),
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
     #[error("the emulator started but its endpoint is unusable: {0}")]
@@ -172,9 +172,6 @@ impl LocalStack {
     /// Starts the emulator, creates the stack through CloudFormation, and wires the source bucket's
     /// notifications to the `<stack>-ingest-events` queue.
     pub async fn start(options: LocalStackOptions) -> Result<Self, LocalStackError> {
-        if let Some(reason) = options.parameters.not_emulated() {
-            return Err(LocalStackError::NotEmulated(reason));
-        }
         // The tools first: better to refuse at once than to fail every upload later.
         transcode::check_ffmpeg().await?;
         let prober = Prober::detect()?;
@@ -234,7 +231,18 @@ impl LocalStack {
                     action: "read the destination bucket",
                     message: "the stack has no DestinationBucketName output".into(),
                 })?;
-        let cdn = cdn_listener.serve(clients.s3.clone(), destination_bucket.clone());
+        // EnableMediaPackage: the packaging group, whose egress the local CloudFront serves under
+        // `out/`, as the solution's distribution routes `out/*` to MediaPackage.
+        let packaging_group = if options.parameters.enable_media_package {
+            Some(PackagingGroup::create(&clients, &options.stack_name).await?)
+        } else {
+            None
+        };
+        let cdn = cdn_listener.serve_with_packaging(
+            clients.s3.clone(),
+            destination_bucket.clone(),
+            packaging_group.as_ref().map(|g| g.bucket().to_owned()),
+        );
         let account_id = resources
             .stack_id
             .as_deref()
@@ -264,6 +272,7 @@ impl LocalStack {
                 topic_arn: resources.topic_arn.clone(),
                 stack_queue_url: resources.stack_queue_url.clone(),
                 ingest_queue_url: ingest_queue_url.clone(),
+                media_package: packaging_group,
             },
             prober,
             PipelineOptions {

@@ -68,24 +68,6 @@ impl StackParameters {
             ..Self::solution_defaults()
         }
     }
-
-    /// Why the local pipeline cannot run a stack with these parameters yet, naming each parameter
-    /// it does not emulate; `None` when it can.
-    pub fn not_emulated(&self) -> Option<String> {
-        let mut missing = Vec::new();
-        if self.enable_media_package {
-            missing.push(
-                "EnableMediaPackage=Yes (MediaPackage VOD assets and egress endpoints)".to_owned(),
-            );
-        }
-        (!missing.is_empty()).then(|| {
-            format!(
-                "the local stack does not emulate {} yet; start it without {}, or rehearse that configuration on AWS",
-                missing.join(" or "),
-                if missing.len() == 1 { "that parameter" } else { "those parameters" }
-            )
-        })
-    }
 }
 
 impl Default for StackParameters {
@@ -418,27 +400,5 @@ mod tests {
                 ..StackParameters::solution_defaults()
             }
         );
-    }
-
-    #[test]
-    fn what_the_pipeline_cannot_run_is_named() {
-        assert_eq!(StackParameters::local_defaults().not_emulated(), None);
-        let metadata = StackParameters {
-            workflow_trigger: WorkflowTrigger::MetadataFile,
-            ..StackParameters::local_defaults()
-        };
-        assert_eq!(metadata.not_emulated(), None);
-        let media_package = StackParameters {
-            enable_media_package: true,
-            ..StackParameters::local_defaults()
-        };
-        let reason = media_package.not_emulated().unwrap();
-        assert!(reason.contains("not emulate"), "{reason}");
-        assert!(reason.contains("EnableMediaPackage=Yes"), "{reason}");
-        let archive = StackParameters {
-            glacier: Glacier::DeepArchive,
-            ..StackParameters::local_defaults()
-        };
-        assert_eq!(archive.not_emulated(), None);
     }
 }

@@ -643,6 +643,12 @@ async fn by_default_an_upload_writes_what_the_v6_default_templates_write() {
         .map(|g| g["type"].as_str().expect("type"))
         .collect();
     assert_eq!(event_groups, ["HLS_GROUP", "FILE_GROUP"]);
+    // The frame-capture group names the last capture, at the source's size, as MediaConvert's does;
+    // output-validate's listing reports the same one.
+    let frame_output =
+        &item["encodingOutput"]["detail"]["outputGroupDetails"][1]["outputDetails"][0];
+    assert_eq!(frame_output["outputFilePaths"][0], item["thumbNails"][0]);
+    assert_eq!(frame_output["videoDetails"]["widthInPx"], item["srcWidth"]);
     let destination = resources.destination_bucket.clone().expect("destination");
     let listed = clients
         .s3

@@ -300,21 +300,10 @@ async fn a_python_planted_in_the_current_directory_is_never_run() {
     }
 }
 
-/// Issue 15: a configuration the local pipeline cannot run yet (MediaPackage) is refused
-/// at start with exit status 2 and a message naming it, before anything starts; `--hls-only` (now
-/// the default) is still accepted but not with `--custom-template`.
+/// Issue 15: every parameter of the solution is a flag under its own name; `--hls-only` (now the
+/// default) is still accepted but not with `--custom-template`.
 #[test]
-fn configurations_not_emulated_yet_are_refused_at_start() {
-    let output = common::local_stack_command(&["--enable-media-package", "Yes"])
-        .output()
-        .expect("run vodesk local-stack");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("does not emulate") && stderr.contains("EnableMediaPackage=Yes"),
-        "{stderr}"
-    );
-    assert!(output.stdout.is_empty(), "printed settings");
+fn the_solutions_parameters_are_flags_and_hls_only_conflicts_with_a_custom_template() {
     let output = common::local_stack_command(&["--hls-only", "--custom-template", "all-groups"])
         .output()
         .expect("run vodesk local-stack");

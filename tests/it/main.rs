@@ -21,6 +21,7 @@ mod emulator_install;
 mod iam_policy;
 mod jobs_cli;
 mod local_cdn;
+mod local_media_package;
 mod local_metadata;
 mod local_pipeline;
 mod local_simulate;

@@ -1,6 +1,6 @@
-//! One request answered: GET and HEAD mapped to S3 `GetObject` / `HeadObject` (Range and
-//! conditional headers passed on), OPTIONS preflight, 405 for the rest, CORS headers on every
-//! response, and S3's failures turned into 404, 304, 416 or 502.
+//! One request answered: GET and HEAD mapped to S3 `GetObject` / `HeadObject` on the key's bucket
+//! (Range and conditional headers passed on), OPTIONS preflight, 405 for the rest, CORS headers on
+//! every response, and S3's failures turned into 404, 304, 416 or 502.
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
@@ -71,7 +71,17 @@ struct Meta {
 async fn object(shared: &Shared, req: &Request<Incoming>) -> Response<ResBody> {
     let key = match decode_key(req.uri().path()) {
         Ok(key) if key.is_empty() => {
-            let body = format!("vodesk local CloudFront: serves {}", shared.bucket);
+            let origins = &shared.origins;
+            let body = match &origins.packaging_bucket {
+                Some(packaging) => format!(
+                    "vodesk local CloudFront: serves {} (out/: {packaging})",
+                    origins.destination_bucket
+                ),
+                None => format!(
+                    "vodesk local CloudFront: serves {}",
+                    origins.destination_bucket
+                ),
+            };
             return text(StatusCode::NOT_FOUND, &body);
         }
         Ok(key) => key,
@@ -89,7 +99,7 @@ async fn object(shared: &Shared, req: &Request<Incoming>) -> Response<ResBody> {
     let if_none_match = header_str(h, &header::IF_NONE_MATCH).map(str::to_owned);
     let if_modified_since = header_str(h, &header::IF_MODIFIED_SINCE)
         .and_then(|v| DateTime::from_str(v, DateTimeFormat::HttpDate).ok());
-    let (bucket, s3) = (&shared.bucket, &shared.s3);
+    let (bucket, s3) = (shared.origins.bucket_for(&key), &shared.s3);
 
     let (status, meta, body) = if req.method() == Method::HEAD {
         let sent = s3
@@ -111,7 +121,7 @@ async fn object(shared: &Shared, req: &Request<Incoming>) -> Response<ResBody> {
                 };
                 (success(&meta), meta, empty_body())
             }
-            Err(err) => return failure(shared, &key, "HeadObject", &err).await,
+            Err(err) => return failure(s3, bucket, &key, "HeadObject", &err).await,
         }
     } else {
         let sent = s3
@@ -138,7 +148,7 @@ async fn object(shared: &Shared, req: &Request<Incoming>) -> Response<ResBody> {
                     S3Body::new(out.body, len).boxed_unsync(),
                 )
             }
-            Err(err) => return failure(shared, &key, "GetObject", &err).await,
+            Err(err) => return failure(s3, bucket, &key, "GetObject", &err).await,
         }
     };
 
@@ -176,7 +186,8 @@ fn success(meta: &Meta) -> StatusCode {
 
 /// Maps a failed S3 request to the response: 404, 304, 416 or 502.
 async fn failure<E>(
-    shared: &Shared,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
     key: &str,
     operation: &str,
     err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
@@ -199,10 +210,9 @@ where
         (Some(416), _) | (_, Some("InvalidRange")) => {
             let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
             // The error does not say the object's size; ask for it.
-            let size = shared
-                .s3
+            let size = s3
                 .head_object()
-                .bucket(&shared.bucket)
+                .bucket(bucket)
                 .key(key)
                 .send()
                 .await
@@ -219,7 +229,7 @@ where
         }
         _ => {
             let message = crate::aws::sdk_error::describe(err);
-            tracing::warn!(bucket = %shared.bucket, key, operation, error = %message, "local CloudFront: S3 request failed");
+            tracing::warn!(bucket, key, operation, error = %message, "local CloudFront: S3 request failed");
             text(
                 StatusCode::BAD_GATEWAY,
                 &format!("S3 {operation} failed: {message}"),

@@ -2,6 +2,12 @@
 //! objects of the destination bucket, so that the output URLs
 //! `http://127.0.0.1:<port>/<guid>/hls/<base>.m3u8` play in ffplay, VLC, mpv and browsers.
 //!
+//! With MediaPackage on, it has a second origin ([`CdnOrigins`]), as the real distribution gets an
+//! `out/*` behaviour to the packaging group: keys under `out/` (the egress URLs
+//! `http://127.0.0.1:<port>/out/v1/…/index.m3u8`) are read from the packaging group's bucket
+//! (`local_stack::media_package`), everything else from the destination bucket. Without it, `out/`
+//! keys are read from the destination bucket like any other.
+//!
 //! This module owns the listener ([`CdnListener`], bound before the stack is created because
 //! `CloudFrontDomainName` must be known then), the running server ([`LocalCdn`], stopped when dropped)
 //! and the mapping of requests to S3 `GetObject`/`HeadObject`. The bucket is the truth: nothing is
@@ -101,10 +107,26 @@ impl CdnListener {
         self.addr.to_string()
     }
 
-    /// Spawns the server on the current tokio runtime (the one `bind` ran on). Dropping the returned
-    /// [`LocalCdn`] stops it: the listener closes at once, open connections get [`GRACE`] to finish.
+    /// Spawns the server on the current tokio runtime (the one `bind` ran on), serving `bucket`.
+    /// Dropping the returned [`LocalCdn`] stops it: the listener closes at once, open connections
+    /// get [`GRACE`] to finish.
     pub fn serve(self, s3: aws_sdk_s3::Client, bucket: String) -> LocalCdn {
-        self.serve_with_limits(s3, bucket, CdnLimits::default())
+        self.serve_origins(s3, CdnOrigins::destination(bucket), CdnLimits::default())
+    }
+
+    /// [`serve`](Self::serve), with `out/` keys read from `packaging_bucket` when there is one (the
+    /// MediaPackage group's bucket).
+    pub fn serve_with_packaging(
+        self,
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+        packaging_bucket: Option<String>,
+    ) -> LocalCdn {
+        let origins = CdnOrigins {
+            destination_bucket: bucket,
+            packaging_bucket,
+        };
+        self.serve_origins(s3, origins, CdnLimits::default())
     }
 
     /// [`serve`](Self::serve) with other limits than the defaults (tests use short ones).
@@ -114,9 +136,19 @@ impl CdnListener {
         bucket: String,
         limits: CdnLimits,
     ) -> LocalCdn {
+        self.serve_origins(s3, CdnOrigins::destination(bucket), limits)
+    }
+
+    /// The server with every choice spelled out: its buckets and its limits.
+    pub fn serve_origins(
+        self,
+        s3: aws_sdk_s3::Client,
+        origins: CdnOrigins,
+        limits: CdnLimits,
+    ) -> LocalCdn {
         let domain = self.domain();
         let (stop, stopped) = oneshot::channel();
-        let shared = Arc::new(Shared { s3, bucket });
+        let shared = Arc::new(Shared { s3, origins });
         let task = tokio::spawn(run(self.listener, shared, limits, stopped));
         tracing::info!(%domain, "local CloudFront serving");
         LocalCdn {
@@ -174,9 +206,39 @@ impl Drop for LocalCdn {
     }
 }
 
+/// The buckets behind the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnOrigins {
+    /// The destination bucket: the default origin.
+    pub destination_bucket: String,
+    /// The MediaPackage group's bucket: the origin of keys under `out/` when set.
+    pub packaging_bucket: Option<String>,
+}
+
+impl CdnOrigins {
+    /// The destination bucket alone (MediaPackage off).
+    pub fn destination(bucket: String) -> Self {
+        CdnOrigins {
+            destination_bucket: bucket,
+            packaging_bucket: None,
+        }
+    }
+
+    /// The bucket a key is read from: `out/…` from the packaging bucket when there is one.
+    fn bucket_for(&self, key: &str) -> &str {
+        match &self.packaging_bucket {
+            Some(packaging) if key.starts_with(PACKAGING_PREFIX) => packaging,
+            _ => &self.destination_bucket,
+        }
+    }
+}
+
+/// The path pattern of the distribution's MediaPackage behaviour (`out/*`), as a key prefix.
+const PACKAGING_PREFIX: &str = "out/";
+
 struct Shared {
     s3: aws_sdk_s3::Client,
-    bucket: String,
+    origins: CdnOrigins,
 }
 
 async fn run(
@@ -236,4 +298,24 @@ async fn run(
     }
     connections.shutdown().await;
     tracing::info!("local CloudFront stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_keys_come_from_the_packaging_bucket_when_there_is_one() {
+        let alone = CdnOrigins::destination("dest".into());
+        assert_eq!(alone.bucket_for("out/v1/a/b/c/index.m3u8"), "dest");
+        let both = CdnOrigins {
+            destination_bucket: "dest".into(),
+            packaging_bucket: Some("mp".into()),
+        };
+        assert_eq!(both.bucket_for("out/v1/a/b/c/index.m3u8"), "mp");
+        assert_eq!(both.bucket_for("out/"), "mp");
+        for key in ["g/hls/x.m3u8", "out", "outx/y", "g/out/x", "OUT/v1/x", ""] {
+            assert_eq!(both.bucket_for(key), "dest", "{key}");
+        }
+    }
 }

@@ -52,7 +52,7 @@ pub(super) async fn encode(
         has_audio: *has_audio,
         duration_seconds: *duration_seconds,
     };
-    let work_dir = scratch.path().join("out");
+    let work_dir = work_dir(scratch);
     let written = transcode::transcode(&plan, &work_dir)
         .await
         .map_err(|e| match e {
@@ -143,15 +143,22 @@ pub(super) async fn encode(
         });
     }
     if plan.frame_capture {
-        // The frame-capture group lists no files (thumbnails are found by listing, as output-validate does).
+        // MediaConvert lists the last capture, at the source's size (the solution's frame group
+        // sets no size); output-validate still finds the thumbnail by listing.
+        let size = |field: &str| {
+            record
+                .get(field)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        };
         details.push(OutputGroupDetail {
             kind: "FILE_GROUP",
             playlists: vec![],
             outputs: vec![OutputDetail {
-                file: None,
+                file: written.thumbnails.iter().max().map(|key| s3_uri(key)),
                 duration_ms: written.duration_ms,
-                width: None,
-                height: None,
+                width: size("srcWidth"),
+                height: size("srcHeight"),
             }],
         });
     }
@@ -162,6 +169,12 @@ pub(super) async fn encode(
         destination,
         frame_capture: plan.frame_capture,
     })
+}
+
+/// Where the job's encode writes (renditions in `enc/`, packaged groups beside them), inside the
+/// workflow's scratch folder; MediaPackage reads the renditions from there after the encode.
+pub(super) fn work_dir(scratch: &tempfile::TempDir) -> std::path::PathBuf {
+    scratch.path().join("out")
 }
 
 /// A job that ended in ERROR: MediaConvert's ERROR event with its code and text.

@@ -26,6 +26,7 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::media_package::PackagingGroup;
 use super::probe::Prober;
 use super::workflow::{OutputGroups, StackContext};
 use crate::aws::connection::AwsClients;
@@ -67,6 +68,8 @@ pub struct PipelineTargets {
     /// The stack's own queue (SqsUrl), which receives the full record of every Complete when EnableSqs.
     pub stack_queue_url: Option<String>,
     pub ingest_queue_url: String,
+    /// The local MediaPackage VOD packaging group, on stacks with EnableMediaPackage=Yes.
+    pub media_package: Option<PackagingGroup>,
 }
 
 /// What the worker reports, for the `local-stack` command's log.

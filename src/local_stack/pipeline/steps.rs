@@ -19,6 +19,7 @@ use super::simulate::{self, SimulatedFault};
 use super::{PipelineEvent, Shared};
 use crate::aws::sdk_error;
 use crate::local_stack::inputs;
+use crate::local_stack::media_package::{AssetInput, RenditionFile};
 use crate::local_stack::workflow::{self, ErrorReport, LambdaFailure, OutputGroups, Record};
 use crate::time::format_iso8601;
 
@@ -283,6 +284,8 @@ async fn publish_steps(
     let Submitted {
         mut record,
         metadata_keys,
+        scratch,
+        profile,
         ..
     } = submitted;
     // output-validate
@@ -309,6 +312,31 @@ async fn publish_steps(
         tag_for_archive(clients, bucket, key, guid, &context.stack_name, class)
             .await
             .map_err(|m| Failure::Lambda(LambdaFailure::new("archive-source", m)))?;
+    }
+    // MediaPackage Choice (BooleanEquals true): media-package-assets makes an asset of the job's
+    // HLS outputs; its egress endpoints are on the CloudFront domain.
+    if workflow::boolean_is_true(&record, "enableMediaPackage")
+        && let Some(group) = &shared.targets.media_package
+    {
+        let renditions =
+            RenditionFile::from_ladder(&job::work_dir(&scratch), workflow::hls_ladder(profile));
+        let input = AssetInput::local(guid, renditions, &context.cloudfront_domain);
+        let asset = group.create_asset(clients, input).await.map_err(|e| {
+            Failure::Lambda(LambdaFailure::new(
+                "media-package-assets",
+                format!("Error: {e}"),
+            ))
+        })?;
+        record.insert(
+            "mediaPackageResourceId".into(),
+            Value::String(asset.resource_id),
+        );
+        let endpoints: serde_json::Map<String, Value> = asset
+            .egress_endpoints
+            .into_iter()
+            .map(|(kind, url)| (kind, Value::String(url)))
+            .collect();
+        record.insert("egressEndpoints".into(), Value::Object(endpoints));
     }
     // DynamoDB Update (Publish), SQS, SNS (their Choices: BooleanEquals true)
     update_record(shared, &record, &metadata_keys)

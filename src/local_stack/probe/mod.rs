@@ -20,8 +20,11 @@
 //!   for empty output); `"media": null` (an unreadable file) → "'NoneType' object is not subscriptable";
 //!   a non-numeric number field → "could not convert string to float: 'abc'".
 //! - A file that is not media: mediainfo prints a General track only, so this is **not** an error (the
-//!   solution's profiler fails later). ffprobe exits non-zero on it instead; that is a probe error whose
-//!   Lambda message is the one for "the tool printed no JSON", "Expecting value: line 1 column 1 (char 0)".
+//!   solution's profiler fails later). ffprobe refuses it ("Invalid data found when processing
+//!   input"); the runner then makes the same General track (the file's size) and maps it as the
+//!   Lambda maps MediaInfo's, so both tools give the same srcMediainfo. Any other ffprobe failure is a
+//!   probe error whose Lambda message is the one for "the tool printed no JSON", "Expecting value:
+//!   line 1 column 1 (char 0)".
 //! - Timeout (120 s) → the Lambda runtime's "Task timed out after 120.00 seconds".
 //! - No tool / the tool cannot be started → no Lambda counterpart; the message names the Debian package.
 

@@ -130,6 +130,12 @@ impl Prober {
                 path: self.path.clone(),
                 source,
             })?;
+        if self.tool == Tool::Ffprobe
+            && !output.status.success()
+            && String::from_utf8_lossy(&output.stderr).contains(NOT_MEDIA)
+        {
+            return general_track_only(path, src_video).await;
+        }
         if !output.status.success() {
             let mut command = vec![self.path.to_string_lossy().into_owned()];
             command.extend(args.iter().map(|a| a.to_string_lossy().into_owned()));
@@ -153,6 +159,35 @@ impl Prober {
             Tool::Ffprobe => map_ffprobe_output(&output.stdout, path, src_video),
         }
     }
+}
+
+/// How ffprobe says a file is not media it can read (FFmpeg's `AVERROR_INVALIDDATA`).
+const NOT_MEDIA: &str = "Invalid data found when processing input";
+
+/// What the mediainfo Lambda stores for a file that is not media: MediaInfo answers such a file with
+/// a General track holding its size only, and the Lambda's mapping runs on that, so the workflow goes
+/// on to its Ingest and fails later, at the profiler. With ffprobe only, the same track is made here
+/// and mapped by the same code.
+async fn general_track_only(path: &Path, src_video: &str) -> Result<SrcMediainfo, ProbeError> {
+    let size = tokio::fs::metadata(path)
+        .await
+        .map(|meta| meta.len())
+        .map_err(|source| ProbeError::Spawn {
+            tool: Tool::Ffprobe,
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut general = serde_json::Map::new();
+    general.insert("@type".into(), "General".into());
+    if let Some(extension) = Path::new(src_video).extension() {
+        general.insert(
+            "FileExtension".into(),
+            extension.to_string_lossy().into_owned().into(),
+        );
+    }
+    general.insert("FileSize".into(), size.to_string().into());
+    let output = serde_json::json!({"media": {"@ref": src_video, "track": [general]}});
+    map_mediainfo_output(output.to_string().as_bytes(), path, src_video)
 }
 
 /// The first executable `name` in PATH, as a shell finds it (the probe's tools, the emulator's python3).
@@ -408,31 +443,25 @@ mod tests {
         }
     }
 
+    /// A file that is not media: MediaInfo answers with a General track only, and the Lambda maps
+    /// it (so the workflow reaches Ingest and fails at the profiler); ffprobe refuses the file, and
+    /// the same General track is made for it, so both tools give the same srcMediainfo.
     #[tokio::test]
-    async fn garbage_passes_mediainfo_but_fails_ffprobe() {
+    async fn garbage_is_a_general_track_only_with_either_tool() {
         let clips = clips();
-        let mediainfo = Prober::with_tool(Tool::Mediainfo).expect("mediainfo");
-        let info = mediainfo
-            .probe(&clips.garbage, "x/garbage.mp4")
-            .await
-            .expect("mediainfo prints a General track for anything");
-        assert_eq!(
-            info.text,
-            "{\n  \"filename\": \"x/garbage.mp4\",\n  \"container\": {\n    \"fileSize\": 5000\n  }\n}"
-        );
-        assert_eq!(info.video_height(), None);
-
-        let ffprobe = Prober::with_tool(Tool::Ffprobe).expect("ffprobe");
-        let err = ffprobe
-            .probe(&clips.garbage, "x/garbage.mp4")
-            .await
-            .expect_err("ffprobe rejects it");
-        assert!(matches!(err, ProbeError::Failed { .. }), "{err:?}");
-        assert_eq!(
-            err.lambda_message(),
-            "Expecting value: line 1 column 1 (char 0)"
-        );
-        assert!(err.to_string().contains("Invalid data"), "{err}");
+        for prober in probers() {
+            let tool = prober.tool_name();
+            let info = prober
+                .probe(&clips.garbage, "x/garbage.mp4")
+                .await
+                .unwrap_or_else(|e| panic!("{tool}: {e}"));
+            assert_eq!(
+                info.text,
+                "{\n  \"filename\": \"x/garbage.mp4\",\n  \"container\": {\n    \"fileSize\": 5000\n  }\n}",
+                "{tool}"
+            );
+            assert_eq!(info.video_height(), None, "{tool}");
+        }
     }
 
     #[tokio::test]

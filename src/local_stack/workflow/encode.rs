@@ -1,10 +1,11 @@
 //! The encode step: the v6 templates' HLS ladder ([`Rendition`]), which output groups the local
 //! "MediaConvert" writes ([`OutputGroups`]), the names MediaConvert gives outputs, job ids, and the
-//! CreateJob request the record keeps as `encodingJob`.
+//! CreateJob request the record keeps as `encodingJob` (its output groups, the templates' merged
+//! over the Lambda's defaults, come from `job_settings`).
 
 use serde_json::{Value, json};
 
-use super::{Record, StackContext, is_truthy};
+use super::{Record, StackContext, job_settings};
 
 /// One rendition of the v6 templates' "Apple HLS" group (contract §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,59 +216,8 @@ pub(crate) fn encoding_job(
     let guid = record.get("guid").cloned().unwrap_or(Value::Null);
     let src_video = record.get("srcVideo").and_then(Value::as_str).unwrap_or("");
     let output_path = format!("s3://{}/{}", context.destination_bucket, guid_str(record));
-    let ladder = hls_ladder(profile);
-    let video_description = |r: &Rendition| {
-        json!({"Width": r.width, "Height": r.height,
-               "CodecSettings": {"Codec": "H_264", "H264Settings": {"RateControlMode": "QVBR", "MaxBitrate": r.bitrate}}})
-    };
-    let mut output_groups = Vec::new();
-    if groups.writes_mp4() {
-        let top = ladder[ladder.len() - 1];
-        output_groups.push(json!({
-            "Name": "File Group",
-            "OutputGroupSettings": {"Type": "FILE_GROUP_SETTINGS",
-                "FileGroupSettings": {"Destination": format!("{output_path}/mp4/")}},
-            "Outputs": [{"NameModifier": mp4_name_modifier(&top), "ContainerSettings": {"Container": "MP4"},
-                         "VideoDescription": video_description(&top)}],
-        }));
-    }
-    output_groups.push(json!({
-        "Name": "Apple HLS",
-        "OutputGroupSettings": {"Type": "HLS_GROUP_SETTINGS",
-            "HlsGroupSettings": {"SegmentLength": 3, "MinSegmentLength": 0, "Destination": format!("{output_path}/hls/")}},
-        "Outputs": ladder.iter().map(|r| json!({"NameModifier": r.hls_name_modifier(),
-            "ContainerSettings": {"Container": "M3U8"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
-    }));
-    if groups.writes_dash() {
-        output_groups.push(json!({
-            "Name": "DASH ISO",
-            "OutputGroupSettings": {"Type": "DASH_ISO_GROUP_SETTINGS",
-                "DashIsoGroupSettings": {"SegmentLength": 30, "FragmentLength": 3, "Destination": format!("{output_path}/dash/")}},
-            "Outputs": ladder.iter().map(|r| json!({"NameModifier": format!("_dash_{}p", r.height),
-                "ContainerSettings": {"Container": "MPD"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
-        }));
-    }
-    if groups.writes_cmaf() {
-        output_groups.push(json!({
-            "Name": "CMAF",
-            "OutputGroupSettings": {"Type": "CMAF_GROUP_SETTINGS",
-                "CmafGroupSettings": {"SegmentLength": 30, "FragmentLength": 3, "Destination": format!("{output_path}/cmaf/")}},
-            "Outputs": ladder.iter().map(|r| json!({"NameModifier": format!("_cmaf_{}p", r.height),
-                "ContainerSettings": {"Container": "CMFC"}, "VideoDescription": video_description(r)})).collect::<Vec<_>>(),
-        }));
-    }
-    if record.get("frameCapture").is_some_and(is_truthy) {
-        output_groups.push(json!({
-            "CustomName": "Frame Capture",
-            "Name": "File Group",
-            "OutputGroupSettings": {"Type": "FILE_GROUP_SETTINGS",
-                "FileGroupSettings": {"Destination": format!("{output_path}/thumbnails/")}},
-            "Outputs": [{"NameModifier": "_thumb", "ContainerSettings": {"Container": "RAW"},
-                "VideoDescription": {"ScalingBehavior": "DEFAULT", "CodecSettings": {"Codec": "FRAME_CAPTURE",
-                    "FrameCaptureSettings": {"MaxCaptures": 10_000_000, "Quality": 80,
-                                             "FramerateDenominator": 5, "FramerateNumerator": 1}}}}],
-        }));
-    }
+    let output_groups =
+        job_settings::output_groups(groups, hls_ladder(profile), &output_path, record);
     let mut job = json!({
         "JobTemplate": record.get("jobTemplate").cloned().unwrap_or(Value::Null),
         "Role": format!("arn:aws:iam::{}:role/{}-MediaConvertRole", context.account_id, context.stack_name),
@@ -372,7 +322,8 @@ mod tests {
         let all = encoding_job(&context, &record, 720, OutputGroups::HlsDashCmafMp4);
         let cmaf = &all["Settings"]["OutputGroups"][3];
         assert_eq!(cmaf["OutputGroupSettings"]["Type"], "CMAF_GROUP_SETTINGS");
-        assert_eq!(cmaf["Outputs"].as_array().unwrap().len(), 4);
+        // Four rungs of video and the top rung's audio.
+        assert_eq!(cmaf["Outputs"].as_array().unwrap().len(), 5);
         let listed: Vec<String> = local_job_templates("vod-local")
             .into_iter()
             .map(|t| t.name)

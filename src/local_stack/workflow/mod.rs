@@ -17,6 +17,7 @@ mod choices;
 mod encode;
 mod ingest;
 mod job_events;
+mod job_settings;
 mod js_json;
 mod notify;
 mod record_order;

@@ -232,7 +232,14 @@ const INPUT: Shape = Shape::Keys(&[
 
 /// The frame-capture group as getFrameGroup writes it, or a template's group merged over the
 /// Lambda's defaults (`_.merge({}, default, template)`: the defaults' keys first, then the
-/// template's, which the SDK hands over in its model's alphabetical member order).
+/// template's others in the order the SDK hands them over).
+///
+/// That order is the MediaConvert model's member order, which is byte order of the member names
+/// (`AdMarkers` before `AdditionalManifests`): the AWS SDK for JavaScript v3 builds every structure
+/// of a GetJobTemplate response by walking the model's members (`de_H264Settings` and the like
+/// list `AdaptiveQuantization`, `Bitrate`, `CodecLevel`, …), and the 2017-08-29 model lists them
+/// sorted (botocore's copy of it too). So what the template alone gives (each output, and the
+/// template's keys after the defaults') is [`Shape::Sorted`], which writes keys in that order.
 fn output_group_shape(group: &serde_json::Map<String, Value>) -> Shape {
     if group.get("CustomName").and_then(Value::as_str) == Some("Frame Capture") {
         FRAME_GROUP
@@ -241,9 +248,21 @@ fn output_group_shape(group: &serde_json::Map<String, Value>) -> Shape {
     }
 }
 
-const GROUP_SETTINGS: Shape = Shape::Keys(&[
+/// Each default group's settings literal (getMp4Group … getMssGroup), in its order; a template's
+/// other settings follow, sorted.
+const FILE_SETTINGS: Shape = Shape::Keys(&[("Destination", S)]);
+const HLS_SETTINGS: Shape = Shape::Keys(&[
     ("SegmentLength", S),
     ("MinSegmentLength", S),
+    ("Destination", S),
+]);
+/// getDashGroup's and getCmafGroup's.
+const SEGMENTED_SETTINGS: Shape = Shape::Keys(&[
+    ("SegmentLength", S),
+    ("FragmentLength", S),
+    ("Destination", S),
+]);
+const MSS_SETTINGS: Shape = Shape::Keys(&[
     ("FragmentLength", S),
     ("ManifestEncoding", S),
     ("Destination", S),
@@ -251,13 +270,16 @@ const GROUP_SETTINGS: Shape = Shape::Keys(&[
 
 const OUTPUT_GROUP_SETTINGS: Shape = Shape::Keys(&[
     ("Type", S),
-    ("FileGroupSettings", GROUP_SETTINGS),
-    ("HlsGroupSettings", GROUP_SETTINGS),
-    ("DashIsoGroupSettings", GROUP_SETTINGS),
-    ("CmafGroupSettings", GROUP_SETTINGS),
-    ("MsSmoothGroupSettings", GROUP_SETTINGS),
+    ("FileGroupSettings", FILE_SETTINGS),
+    ("HlsGroupSettings", HLS_SETTINGS),
+    ("DashIsoGroupSettings", SEGMENTED_SETTINGS),
+    ("CmafGroupSettings", SEGMENTED_SETTINGS),
+    ("MsSmoothGroupSettings", MSS_SETTINGS),
 ]);
 
+/// A merged group: the default's `Name`, `OutputGroupSettings` and `Outputs` (its empty array takes
+/// the template's outputs whole, so each output is in the model's order), then the template's own
+/// group keys (`AutomatedEncodingSettings`, `CustomName`), sorted.
 const MERGED_GROUP: Shape = Shape::Keys(&[
     ("Name", S),
     ("OutputGroupSettings", OUTPUT_GROUP_SETTINGS),
@@ -432,6 +454,239 @@ mod tests {
                 "thumbNails",
                 "guid"
             ]
+        );
+    }
+
+    /// The keys of a `JSON.stringify(…, null, 2)` text, in the text's order.
+    fn text_keys(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|line| line.trim_start().strip_prefix('"')?.split_once("\": "))
+            .map(|(key, _)| key)
+            .collect()
+    }
+
+    fn job_record(frame_capture: bool) -> Record {
+        let context = crate::local_stack::workflow::tests::context();
+        let mut record = record(json!({
+            "guid": "2d616d3f-343d-4da4-bd2a-581dd5e3b1f8", "startTime": "t", "srcVideo": "clip.mp4",
+            "frameCapture": frame_capture, "inputRotate": "DEGREE_0",
+            "acceleratedTranscoding": "PREFERRED", "encodingProfile": 1080,
+            "jobTemplate": "vod-local_Ott_1080p_Avc_Aac_16x9_qvbr_no_preset",
+            "isCustomTemplate": false, "encodeJobId": "1760373608913-h7m2pa"
+        }));
+        let job = crate::local_stack::workflow::encoding_job(
+            &context,
+            &record,
+            1080,
+            crate::local_stack::workflow::OutputGroups::HlsOnly,
+        );
+        record.insert("encodingJob".into(), job);
+        record
+    }
+
+    #[test]
+    fn an_encoding_job_keeps_the_lambdas_and_the_sdks_order_in_the_records_text() {
+        let record = job_record(true);
+        let text = crate::local_stack::workflow::message_text(&Value::Object(record));
+        let keys = text_keys(&text);
+        let job = keys.iter().position(|k| *k == "encodingJob").unwrap();
+        assert_eq!(
+            keys[job - 2..job + 6],
+            [
+                "jobTemplate",
+                "isCustomTemplate",
+                "encodingJob",
+                "JobTemplate",
+                "Role",
+                "UserMetadata",
+                "guid",
+                "workflow"
+            ]
+        );
+        // The baseline, then what the Lambda adds after the groups.
+        let job_keys: Vec<&str> = keys[job..]
+            .iter()
+            .copied()
+            .filter(|k| {
+                [
+                    "Settings",
+                    "Inputs",
+                    "OutputGroups",
+                    "TimecodeConfig",
+                    "AccelerationSettings",
+                    "Tags",
+                    "encodeJobId",
+                ]
+                .contains(k)
+            })
+            .collect();
+        assert_eq!(
+            job_keys,
+            [
+                "Settings",
+                "Inputs",
+                "OutputGroups",
+                "TimecodeConfig",
+                "AccelerationSettings",
+                "Tags",
+                "encodeJobId"
+            ]
+        );
+        // The HLS group: getHlsGroup's keys, then the template's in the model's (byte) order; its
+        // first output all from the template.
+        let groups = job
+            + keys[job..]
+                .iter()
+                .position(|k| *k == "OutputGroups")
+                .unwrap();
+        let expected = [
+            "Name",
+            "OutputGroupSettings",
+            "Type",
+            "HlsGroupSettings",
+            "SegmentLength",
+            "MinSegmentLength",
+            "Destination",
+            "CaptionLanguageSetting",
+            "ClientCache",
+            "CodecSpecification",
+            "DirectoryStructure",
+            "ManifestCompression",
+            "ManifestDurationFormat",
+            "OutputSelection",
+            "ProgramDateTime",
+            "ProgramDateTimePeriod",
+            "SegmentControl",
+            "StreamInfResolution",
+            "TimedMetadataId3Frame",
+            "TimedMetadataId3Period",
+            "Outputs",
+            "AudioDescriptions",
+            "AudioSourceName",
+            "AudioType",
+            "AudioTypeControl",
+            "CodecSettings",
+            "AacSettings",
+            "AudioDescriptionBroadcasterMix",
+            "Bitrate",
+            "CodecProfile",
+            "CodingMode",
+            "RateControlMode",
+            "RawFormat",
+            "SampleRate",
+            "Specification",
+            "Codec",
+            "LanguageCodeControl",
+            "ContainerSettings",
+            "Container",
+            "M3u8Settings",
+            "AudioFramesPerPes",
+            "AudioPids",
+            "PatInterval",
+            "PcrControl",
+            "PmtInterval",
+            "PmtPid",
+            "PrivateMetadataPid",
+            "ProgramNumber",
+            "VideoPid",
+            "NameModifier",
+            "VideoDescription",
+            "AfdSignaling",
+            "AntiAlias",
+            "CodecSettings",
+            "Codec",
+            "H264Settings",
+            "AdaptiveQuantization",
+            "CodecProfile",
+            "DynamicSubGop",
+            "EntropyEncoding",
+            "FieldEncoding",
+            "FlickerAdaptiveQuantization",
+            "FramerateControl",
+            "FramerateConversionAlgorithm",
+            "GopBReference",
+            "GopClosedCadence",
+            "GopSize",
+            "GopSizeUnits",
+            "HrdBufferInitialFillPercentage",
+            "HrdBufferSize",
+            "InterlaceMode",
+            "MaxBitrate",
+            "MinIInterval",
+            "NumberBFramesBetweenReferenceFrames",
+            "NumberReferenceFrames",
+            "ParControl",
+            "ParDenominator",
+            "ParNumerator",
+            "QualityTuningLevel",
+            "QvbrSettings",
+            "QvbrQualityLevel",
+            "RateControlMode",
+            "RepeatPps",
+            "SceneChangeDetect",
+            "Slices",
+            "SlowPal",
+            "SpatialAdaptiveQuantization",
+            "Syntax",
+            "Telecine",
+            "TemporalAdaptiveQuantization",
+            "UnregisteredSeiTimecode",
+            "ColorMetadata",
+            "DropFrameTimecode",
+            "Height",
+            "RespondToAfd",
+            "ScalingBehavior",
+            "Sharpness",
+            "TimecodeInsertion",
+            "Width",
+        ];
+        assert_eq!(keys[groups + 1..groups + 1 + expected.len()], expected);
+        assert_eq!(keys[groups + 1 + expected.len()], "AudioDescriptions");
+    }
+
+    #[test]
+    fn the_frame_group_is_written_as_get_frame_group_writes_it() {
+        let record = job_record(true);
+        let group = &record["encodingJob"]["Settings"]["OutputGroups"][1];
+        assert_eq!(
+            super::super::js_json::stringify(group, Shape::Pick(output_group_shape)),
+            r#"{
+  "CustomName": "Frame Capture",
+  "Name": "File Group",
+  "OutputGroupSettings": {
+    "Type": "FILE_GROUP_SETTINGS",
+    "FileGroupSettings": {
+      "Destination": "s3://vod-local-destination920a3c57-def/2d616d3f-343d-4da4-bd2a-581dd5e3b1f8/thumbnails/"
+    }
+  },
+  "Outputs": [
+    {
+      "NameModifier": "_thumb",
+      "ContainerSettings": {
+        "Container": "RAW"
+      },
+      "VideoDescription": {
+        "ColorMetadata": "INSERT",
+        "AfdSignaling": "NONE",
+        "Sharpness": 100,
+        "RespondToAfd": "NONE",
+        "TimecodeInsertion": "DISABLED",
+        "ScalingBehavior": "DEFAULT",
+        "AntiAlias": "ENABLED",
+        "CodecSettings": {
+          "FrameCaptureSettings": {
+            "MaxCaptures": 10000000,
+            "Quality": 80,
+            "FramerateDenominator": 5,
+            "FramerateNumerator": 1
+          },
+          "Codec": "FRAME_CAPTURE"
+        },
+        "DropFrameTimecode": "ENABLED"
+      }
+    }
+  ]
+}"#
         );
     }
 }

@@ -263,25 +263,40 @@ impl Catalogue {
     }
 
     /// One job by guid, strongly consistent (so it is never older than a message just received,
-    /// contract §1). `Ok(None)` when the table has no such item.
+    /// contract §1), without the large maps. `Ok(None)` when the table has no such item.
     pub async fn get(&self, guid: &str) -> Result<Option<Decoded>, CatalogueError> {
-        let (projection, names) = projection();
-        let out = self
+        self.get_item(guid, true).await
+    }
+
+    /// [`Catalogue::get`] with every attribute: a metadata file's own fields (title, …) have names
+    /// no projection can know, so the details of one job read the whole item, large maps included.
+    pub async fn get_whole(&self, guid: &str) -> Result<Option<Decoded>, CatalogueError> {
+        self.get_item(guid, false).await
+    }
+
+    async fn get_item(
+        &self,
+        guid: &str,
+        projected: bool,
+    ) -> Result<Option<Decoded>, CatalogueError> {
+        let mut request = self
             .dynamodb
             .get_item()
             .table_name(&self.table)
             .key("guid", AttributeValue::S(guid.to_owned()))
-            .consistent_read(true)
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(names))
-            .send()
-            .await
-            .map_err(|e| CatalogueError::Read {
-                operation: "GetItem",
-                table: self.table.clone(),
-                message: sdk_error::describe(&e),
-                failure: sdk_error::failure(&e),
-            })?;
+            .consistent_read(true);
+        if projected {
+            let (projection, names) = projection();
+            request = request
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(names));
+        }
+        let out = request.send().await.map_err(|e| CatalogueError::Read {
+            operation: "GetItem",
+            table: self.table.clone(),
+            message: sdk_error::describe(&e),
+            failure: sdk_error::failure(&e),
+        })?;
         let Some(item) = out.item() else {
             return Ok(None);
         };

@@ -195,7 +195,7 @@ pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> an
     let (clients, resources) = connection.discover().await?;
     let catalogue = Catalogue::new(&clients, &resources);
     let guid = args.guid.trim();
-    let Some(decoded) = catalogue.get(guid).await? else {
+    let Some(decoded) = catalogue.get_whole(guid).await? else {
         return Err(ExitError {
             code: 1,
             message: format!(
@@ -247,6 +247,24 @@ fn describe(r: &JobRecord, status: JobStatus) -> String {
     row("Template", r.job_template.clone());
     row("Profile", r.encoding_profile.map(|p| format!("{p}p")));
     row("Encode job", r.encode_job_id.clone());
+    row(
+        "Archive",
+        r.archive_source
+            .clone()
+            .filter(|c| c == "GLACIER" || c == "DEEP_ARCHIVE"),
+    );
+    for field in &r.metadata {
+        row(
+            &format!("Metadata {}", field.name),
+            Some(field.value.clone()),
+        );
+    }
+    if r.metadata_left_out > 0 {
+        row(
+            "Metadata",
+            Some(format!("and {} more fields", r.metadata_left_out)),
+        );
+    }
     row("Error at", r.workflow_error_at.clone());
     row(
         "Error",
@@ -279,9 +297,10 @@ fn describe(r: &JobRecord, status: JobStatus) -> String {
         row(name, url.clone());
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    // Every value came from the item: escape what a terminal would obey.
+    // Every value, and a metadata field's name, came from the item: escape what a terminal would
+    // obey.
     rows.iter()
-        .map(|(k, v)| format!("{k:<width$}  {}\n", for_terminal(v)))
+        .map(|(k, v)| format!("{:<width$}  {}\n", for_terminal(k), for_terminal(v)))
         .collect()
 }
 

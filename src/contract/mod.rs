@@ -11,6 +11,7 @@ pub mod dynamodb;
 pub(crate) mod error;
 pub(crate) mod mediainfo;
 pub(crate) mod record;
+pub mod record_metadata;
 pub(crate) mod safe_url;
 pub mod stack;
 pub mod terminal;

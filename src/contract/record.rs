@@ -7,6 +7,8 @@
 //! is still worth showing (metadata overrides can store arbitrary types, §5).
 
 use serde::Serialize;
+
+use super::record_metadata::{MetadataField, metadata_fields};
 use serde_json::{Map, Value};
 
 use super::error::{DecodeError, join, quoted, type_name};
@@ -142,6 +144,18 @@ pub struct JobRecord {
     pub error_details: Option<String>,
     /// Parsed srcMediainfo (items, and the stack queue's full records).
     pub media_info: Option<MediaInfo>,
+    /// `archiveSource`: `GLACIER` or `DEEP_ARCHIVE` when the source is archived after the workflow.
+    pub archive_source: Option<String>,
+    /// Metadata mode: the fields the metadata file added (title, …), bounded for display.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<MetadataField>,
+    /// How many metadata fields there were beyond those kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub metadata_left_out: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl JobRecord {
@@ -159,6 +173,7 @@ impl JobRecord {
             warnings: Vec::new(),
         };
         let status = r.status(origin)?;
+        let (metadata, metadata_left_out) = metadata_fields(obj);
         let guid = r.guid()?;
         let outputs = Outputs {
             hls_playlist: r.string("hlsPlaylist"),
@@ -203,6 +218,9 @@ impl JobRecord {
             error_message: r.string("errorMessage"),
             error_details: r.string("errorDetails"),
             media_info: r.media_info(),
+            archive_source: r.string("archiveSource"),
+            metadata,
+            metadata_left_out,
         };
         Ok((record, r.warnings))
     }

@@ -360,8 +360,14 @@ fn fill_missing(target: &mut JobRecord, source: &JobRecord) {
         job_template,
         is_custom_template,
         encode_job_id,
-        media_info
+        media_info,
+        archive_source
     );
+    // A projected read has none of the metadata file's fields; keep those a whole read gave.
+    if target.metadata.is_empty() {
+        target.metadata = source.metadata.clone();
+        target.metadata_left_out = source.metadata_left_out;
+    }
 }
 
 #[cfg(test)]

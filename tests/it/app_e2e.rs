@@ -16,6 +16,7 @@ use vodesk::app::desktop::Desktop;
 use vodesk::app::engine::{Engine, EngineOptions, JournalSource};
 use vodesk::app::state::ConnectionState;
 use vodesk::jobs::JobStatus;
+use vodesk::local_stack::vod_template::StackParameters;
 
 /// Records what the app asked of the desktop.
 #[derive(Default, Clone)]
@@ -79,10 +80,9 @@ fn step_until(
     harness.step();
 }
 
-#[test]
-fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clip = dir.path().join("Launch Teaser.mp4");
+/// A 4 s 720p clip with audio, as a user's file.
+fn make_clip(dir: &Path, name: &str) -> PathBuf {
+    let clip = dir.join(name);
     let status = std::process::Command::new("ffmpeg")
         .args([
             "-v",
@@ -115,16 +115,24 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         .status()
         .expect("run ffmpeg (apt-get install ffmpeg)");
     assert!(status.success());
+    clip
+}
+
+/// The real app, headless, whose "Local demo stack" is deployed with `parameters`; connected to it.
+fn connected_app(
+    dir: &Path,
+    parameters: StackParameters,
+) -> (Harness<'static, VodeskApp>, Arc<Mutex<Vec<String>>>) {
     if std::env::var_os(vodesk::local_stack::emulator::PYTHON_ENV).is_none()
         && vodesk::local_stack::emulator::find_python().is_err()
     {
         panic!("the emulator is not installed: run scripts/install-emulator");
     }
-
     let engine = Engine::start_with(
         Arc::new(|| {}),
         EngineOptions {
-            journal: JournalSource::At(dir.path().join("journal.sqlite3")),
+            journal: JournalSource::At(dir.join("journal.sqlite3")),
+            local_stack_parameters: parameters,
             ..EngineOptions::default()
         },
     )
@@ -136,7 +144,6 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         .with_size(egui::vec2(1100.0, 720.0))
         .build_eframe(|_cc| app);
     harness.step();
-
     harness.get_by_label("Local demo stack").click();
     step_until(
         &mut harness,
@@ -144,6 +151,14 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         Duration::from_secs(120),
         |app| matches!(app.state().connection(), ConnectionState::Connected(_)),
     );
+    (harness, notifications)
+}
+
+#[test]
+fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = make_clip(dir.path(), "Launch Teaser.mp4");
+    let (mut harness, notifications) = connected_app(dir.path(), StackParameters::local_defaults());
 
     harness
         .input_mut()
@@ -227,4 +242,107 @@ fn a_dropped_clip_becomes_complete_with_its_thumbnail_and_hls_url() {
         .iter()
         .any(|c| matches!(c, egui::OutputCommand::CopyText(text) if *text == hls));
     assert!(copied, "{:?}", harness.output().platform_output.commands);
+}
+
+/// The same on a MetadataFile local stack (issue 15): the Upload options section sets a custom job
+/// template and a title; the dropped clip is uploaded with its metadata file, whose workflow
+/// completes with the template's DASH and CMAF outputs and the title, and the details show them.
+#[test]
+fn on_a_metadata_file_stack_the_upload_options_travel_with_the_dropped_clip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = make_clip(dir.path(), "Town Hall.mp4");
+    let (mut harness, _) = connected_app(
+        dir.path(),
+        StackParameters {
+            workflow_trigger: vodesk::contract::stack::WorkflowTrigger::MetadataFile,
+            ..StackParameters::local_defaults()
+        },
+    );
+    for _ in 0..4 {
+        harness.step();
+    }
+    harness.get_by_label("Job template name").click();
+    harness
+        .get_by_label("Job template name")
+        .type_text("vod-local_Custom_Hls_Dash_Cmaf_Mp4");
+    harness.step();
+    harness.get_by_label("➕ Add field").click();
+    for _ in 0..3 {
+        harness.step();
+    }
+    harness.get_by_label("Metadata key 1").click();
+    harness.get_by_label("Metadata key 1").type_text("title");
+    harness.step();
+    harness.get_by_label("Metadata value 1").click();
+    harness
+        .get_by_label("Metadata value 1")
+        .type_text("Town Hall, March");
+    for _ in 0..3 {
+        harness.step();
+    }
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(clip.clone())));
+    step_until(
+        &mut harness,
+        "a Complete job",
+        Duration::from_secs(180),
+        |app| {
+            app.state()
+                .jobs()
+                .jobs()
+                .iter()
+                .any(|j| j.status == JobStatus::Complete || j.status == JobStatus::Error)
+        },
+    );
+    let (index, record) = {
+        let state = harness.state().state();
+        let index = state
+            .jobs()
+            .jobs()
+            .iter()
+            .position(|j| j.record.is_some())
+            .expect("a job with a record");
+        (
+            index,
+            state.jobs().jobs()[index].record.clone().expect("a record"),
+        )
+    };
+    assert_eq!(
+        harness.state().state().jobs().jobs()[index].status,
+        JobStatus::Complete,
+        "{record:#?}"
+    );
+    assert_eq!(
+        record.job_template.as_deref(),
+        Some("vod-local_Custom_Hls_Dash_Cmaf_Mp4")
+    );
+    let dash = record.outputs.dash_url.clone().expect("a DASH URL");
+    let cmaf = record.outputs.cmaf_hls_url.clone().expect("a CMAF HLS URL");
+    assert!(dash.ends_with("/dash/Town-Hall.mpd"), "{dash}");
+    assert!(cmaf.ends_with("/cmaf/Town-Hall.m3u8"), "{cmaf}");
+    assert_eq!(
+        record
+            .metadata
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.as_str()))
+            .collect::<Vec<_>>(),
+        [("title", "Town Hall, March")]
+    );
+
+    // The details show the template's groups.
+    harness.get_by_label("Town-Hall.mp4").click();
+    step_until(
+        &mut harness,
+        "the details panel",
+        Duration::from_secs(10),
+        |app| app.state().selected() == Some(index),
+    );
+    for _ in 0..6 {
+        harness.step();
+    }
+    harness.get_by_label(&dash);
+    harness.get_by_label(&cmaf);
+    harness.get_by_label("Town Hall, March");
 }

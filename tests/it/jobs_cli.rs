@@ -311,6 +311,10 @@ async fn list_merges_uploads_with_the_table_and_show_prints_one_job() {
         "{text}"
     );
     assert!(text.contains("Video 1"), "{text}");
+    // The metadata file's own fields (contract §3), under their stored names.
+    assert!(text.contains("Metadata title"), "{text}");
+    assert!(text.contains("Launch Keynote 2025"), "{text}");
+    assert!(text.contains("Metadata presenter"), "{text}");
 
     let missing = vodesk(&["show", "no-such-guid"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(1));
@@ -373,6 +377,8 @@ async fn escape_sequences_from_the_table_and_topic_never_reach_the_terminal() {
         "errorMessage": {"S": format!("Unable to open input file [{HOSTILE}]")},
         "srcBucket": {"S": stack.source_bucket},
         "srcVideo": {"S": HOSTILE},
+        "workflowTrigger": {"S": "Metadata"},
+        "title\x1b[2J": {"S": HOSTILE},
     });
     put_item_json(&emu.clients, &stack.table, &item).await;
     let vodesk = |args: &[&str]| {

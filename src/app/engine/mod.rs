@@ -24,6 +24,7 @@ use crate::aws::upload::select::Refusal;
 use crate::contract::JobRecord;
 use crate::doctor::Checklist;
 use crate::local_stack::emulator_install::{InstallProgress, ProgressSink};
+use crate::local_stack::vod_template::StackParameters;
 use crate::local_stack::{LocalStack, LocalStackOptions};
 use session::Session;
 
@@ -161,7 +162,7 @@ pub enum Event {
         event: UploadEvent,
         record: Option<Box<UploadRecord>>,
     },
-    /// A job's item, read on [`Command::RefreshJob`].
+    /// A job's whole item, read on [`Command::RefreshJob`].
     ItemRead(Box<JobRecord>),
     /// The deployments found by [`Command::FindStacks`], or why none could be listed.
     StacksFound(Result<Vec<SolutionStack>, String>),
@@ -193,6 +194,9 @@ pub struct EngineOptions {
     pub close_on_signals: bool,
     /// Where this machine's uploads are read from, to show them beside the workflows.
     pub journal: JournalSource,
+    /// The solution's parameters the "Local demo stack" is deployed with (by default the local
+    /// stack's: VideoFile, FrameCapture on); a MetadataFile demo stack rehearses metadata uploads.
+    pub local_stack_parameters: StackParameters,
 }
 
 /// The upload journal whose uploads the dashboard shows (those to the connected source bucket).
@@ -229,6 +233,7 @@ impl Engine {
             monitor,
             close_on_signals,
             journal,
+            local_stack_parameters,
         } = options;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -280,6 +285,7 @@ impl Engine {
                                             install_progress: Some(ProgressSink::new(move |step| {
                                                 progress.emit(Event::LocalStackInstalling(step));
                                             })),
+                                            parameters: local_stack_parameters,
                                             ..LocalStackOptions::default()
                                         };
                                         match LocalStack::start(options).await {

@@ -187,7 +187,7 @@ async fn run_session(
                     let emit = emit.clone();
                     tokio::spawn(async move {
                         // A job not in the table yet (or a read that fails) just stays as it is.
-                        if let Ok(Some(decoded)) = catalogue.get(&guid).await
+                        if let Ok(Some(decoded)) = catalogue.get_whole(&guid).await
                             && let Some(record) = decoded.record
                         {
                             emit.emit(Event::ItemRead(Box::new(record)));

@@ -242,9 +242,14 @@ impl AppState {
             }
             UiAction::Select(index) => {
                 self.selected = index.filter(|&i| self.jobs.get(i).is_some());
-                // Details need the item (a job heard only through messages has no media info).
+                // Details need the whole item: a job heard only through messages has no media
+                // info, and one read in a page has none of its metadata file's fields.
                 if let Some(job) = self.selected_job()
-                    && !job.item_read
+                    && (!job.item_read
+                        || job.record.as_ref().is_some_and(|r| {
+                            r.workflow_trigger.as_deref() == Some("Metadata")
+                                && r.metadata.is_empty()
+                        }))
                     && let Some(guid) = &job.guid
                 {
                     return vec![Command::RefreshJob(guid.clone())];

@@ -175,6 +175,30 @@ fn times(ui: &mut egui::Ui, job: &Job) {
                 if let Some(id) = &r.encode_job_id {
                     row("Encode job", id.clone());
                 }
+                if let Some(class) = r
+                    .archive_source
+                    .as_deref()
+                    .filter(|c| ["GLACIER", "DEEP_ARCHIVE"].contains(c))
+                {
+                    row(
+                        "Archive",
+                        format!(
+                            "{class}: the source is tagged to move there a day after its workflow"
+                        ),
+                    );
+                }
+                if let Some(file) = &r.src_metadata_file {
+                    row("Metadata file", file.clone());
+                }
+                for field in &r.metadata {
+                    row(&field.name, field.value.clone());
+                }
+                if r.metadata_left_out > 0 {
+                    row(
+                        "",
+                        format!("and {} more metadata fields", r.metadata_left_out),
+                    );
+                }
             }
             if let Some(upload) = &job.upload {
                 row("Uploaded as", upload.original_name.clone());

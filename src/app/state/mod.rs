@@ -69,6 +69,8 @@ pub struct AppState {
     upload_options: UploadOptionsBook,
     /// The last connection asked for (remembered across runs by the app).
     last_request: Option<ConnectRequest>,
+    /// The connection to the local demo stack this app started, once it runs.
+    local_request: Option<ConnectRequest>,
     /// The deployments "Find stacks" listed (or why it could not).
     found_stacks: Option<Result<Vec<SolutionStack>, String>>,
     /// "Local demo stack" was clicked and the stack is starting.
@@ -488,6 +490,7 @@ impl AppState {
                         .into(),
                 );
                 self.last_request = Some(request.clone());
+                self.local_request = Some(request.clone());
                 return vec![Command::Connect(request)];
             }
             Event::LocalStackFailed { message } => {

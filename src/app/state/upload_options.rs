@@ -262,6 +262,25 @@ pub fn seen_templates(stack: Option<&str>, jobs: &JobBook) -> Vec<String> {
 }
 
 impl AppState {
+    /// The local demo stack's custom job templates, when the connection is to the one this app
+    /// started (a real deployment's templates cannot be listed without MediaConvert's API).
+    pub fn local_custom_templates(&self) -> Vec<String> {
+        match (&self.last_request, &self.local_request) {
+            (Some(current), Some(local)) if current == local => {
+                let stack = local
+                    .stack
+                    .as_deref()
+                    .unwrap_or(crate::local_stack::DEFAULT_STACK_NAME);
+                crate::local_stack::local_job_templates(stack)
+                    .into_iter()
+                    .filter(|t| t.default_for_profile.is_none())
+                    .map(|t| t.name)
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The upload options of every MetadataFile stack, and the connected one's.
     pub fn upload_options(&self) -> &UploadOptionsBook {
         &self.upload_options
@@ -403,6 +422,29 @@ mod tests {
                 pair("title", "Town Hall")
             ])
         );
+    }
+
+    #[test]
+    fn the_local_demo_stacks_custom_templates_are_offered_only_while_connected_to_it() {
+        use crate::app::engine::ConnectRequest;
+        let mut state = connected(Some(WorkflowTrigger::MetadataFile));
+        assert!(state.local_custom_templates().is_empty());
+        let local = ConnectRequest {
+            stack: Some("vod-local".into()),
+            ..ConnectRequest::default()
+        };
+        state.apply(Event::LocalStackReady(local));
+        let offered = state.local_custom_templates();
+        assert!(
+            offered.contains(&"vod-local_Custom_Hls_Dash_Cmaf_Mp4".to_owned()),
+            "{offered:?}"
+        );
+        assert!(offered.iter().all(|t| t.contains("_Custom_")), "{offered:?}");
+        state.apply(UiAction::Connect(ConnectRequest {
+            stack: Some("vod-prod".into()),
+            ..ConnectRequest::default()
+        }));
+        assert!(state.local_custom_templates().is_empty());
     }
 
     #[test]

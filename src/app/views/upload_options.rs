@@ -111,11 +111,22 @@ fn template_row(
                 {
                     push(UploadOptionsAction::JobTemplate(String::new()));
                 }
-                for template in seen_templates(stack, state.jobs()) {
+                let seen = seen_templates(stack, state.jobs());
+                for template in &seen {
                     if ui
-                        .selectable_label(chosen == template, &template)
+                        .selectable_label(chosen == template, template)
                         .on_hover_text("Used by a job of this stack")
                         .clicked()
+                    {
+                        push(UploadOptionsAction::JobTemplate(template.clone()));
+                    }
+                }
+                for template in state.local_custom_templates() {
+                    if !seen.contains(&template)
+                        && ui
+                            .selectable_label(chosen == template, &template)
+                            .on_hover_text("A custom template of the local demo stack")
+                            .clicked()
                     {
                         push(UploadOptionsAction::JobTemplate(template));
                     }

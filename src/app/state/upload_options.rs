@@ -439,7 +439,10 @@ mod tests {
             offered.contains(&"vod-local_Custom_Hls_Dash_Cmaf_Mp4".to_owned()),
             "{offered:?}"
         );
-        assert!(offered.iter().all(|t| t.contains("_Custom_")), "{offered:?}");
+        assert!(
+            offered.iter().all(|t| t.contains("_Custom_")),
+            "{offered:?}"
+        );
         state.apply(UiAction::Connect(ConnectRequest {
             stack: Some("vod-prod".into()),
             ..ConnectRequest::default()

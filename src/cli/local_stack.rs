@@ -53,9 +53,10 @@ pub(super) struct LocalStackArgs {
     #[arg(long, value_enum, default_value_t = GlacierArg::Disabled, value_name = "CLASS")]
     glacier: GlacierArg,
     /// Every upload selects a custom job template, as a metadata file's jobTemplate does on AWS
-    /// (a metadata file naming its own template wins): all-groups writes HLS, DASH, CMAF and an MP4
-    /// of the top rendition, hls-dash-mp4 HLS, DASH and the MP4; the record says isCustomTemplate
-    /// true. Without it, the solution's default templates: HLS only
+    /// (a metadata file naming its own template wins): all-groups writes HLS, DASH, CMAF, MS Smooth
+    /// and an MP4 of the top rendition, hls-dash-cmaf-mp4 all of them but MS Smooth, hls-dash-mp4
+    /// HLS, DASH and the MP4; the record says isCustomTemplate true. Without it, the solution's
+    /// default templates: HLS only
     #[arg(long, value_enum, value_name = "TEMPLATE")]
     custom_template: Option<CustomTemplate>,
     /// Play a failure the solution really has, so a client's display of it can be tried: stall (the
@@ -252,16 +253,19 @@ enum GlacierArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CustomTemplate {
-    /// HLS, DASH, CMAF and an MP4 of the top rendition
+    /// HLS, DASH, CMAF, MS Smooth and an MP4 of the top rendition (`<stack>_Custom_All_Groups`)
     AllGroups,
-    /// HLS, DASH and an MP4 of the top rendition
+    /// HLS, DASH, CMAF and an MP4 of the top rendition (`<stack>_Custom_Hls_Dash_Cmaf_Mp4`)
+    HlsDashCmafMp4,
+    /// HLS, DASH and an MP4 of the top rendition (`<stack>_Custom_Hls_Dash_Mp4`)
     HlsDashMp4,
 }
 
 impl CustomTemplate {
     fn groups(self) -> OutputGroups {
         match self {
-            Self::AllGroups => OutputGroups::HlsDashCmafMp4,
+            Self::AllGroups => OutputGroups::AllGroups,
+            Self::HlsDashCmafMp4 => OutputGroups::HlsDashCmafMp4,
             Self::HlsDashMp4 => OutputGroups::HlsDashMp4,
         }
     }

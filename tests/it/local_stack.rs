@@ -357,6 +357,7 @@ fn the_job_templates_are_listed_without_starting_a_stack() {
             "rehearsal_Ott_720p_Avc_Aac_16x9_mvod_no_preset",
             "rehearsal_Custom_Hls_Dash_Mp4",
             "rehearsal_Custom_Hls_Dash_Cmaf_Mp4",
+            "rehearsal_Custom_All_Groups",
         ]
     );
     assert!(
@@ -364,12 +365,16 @@ fn the_job_templates_are_listed_without_starting_a_stack() {
         "{stdout}"
     );
     assert!(stdout.contains("HLS, DASH, CMAF and an MP4"), "{stdout}");
+    assert!(
+        stdout.contains("HLS, DASH, CMAF, MS Smooth and an MP4"),
+        "{stdout}"
+    );
     let json = common::vodesk_bin()
         .args(["local-stack", "--list-templates", "--json"])
         .output()
         .expect("run vodesk local-stack --list-templates --json");
     let listed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("a JSON array");
-    assert_eq!(listed.as_array().map(Vec::len), Some(8));
+    assert_eq!(listed.as_array().map(Vec::len), Some(9));
     assert_eq!(
         listed[0]["name"],
         "vod-local_Ott_2160p_Avc_Aac_16x9_qvbr_no_preset"

@@ -23,6 +23,7 @@ mod jobs_cli;
 mod local_cdn;
 mod local_media_package;
 mod local_metadata;
+mod local_mss;
 mod local_pipeline;
 mod local_simulate;
 mod local_stack;

@@ -142,6 +142,23 @@ pub(super) async fn encode(
                 .collect(),
         });
     }
+    if let Some(mss) = &written.mss {
+        // output-validate reads the server manifest; each output names its `.ismv`.
+        details.push(OutputGroupDetail {
+            kind: "MS_SMOOTH_GROUP",
+            playlists: vec![s3_uri(&mss.manifest)],
+            outputs: mss
+                .outputs
+                .iter()
+                .map(|v| OutputDetail {
+                    file: Some(s3_uri(&v.relative_key)),
+                    duration_ms: written.duration_ms,
+                    width: Some(v.width),
+                    height: Some(v.height),
+                })
+                .collect(),
+        });
+    }
     if plan.frame_capture {
         // MediaConvert lists the last capture, at the source's size (the solution's frame group
         // sets no size); output-validate still finds the thumbnail by listing.

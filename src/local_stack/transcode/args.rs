@@ -1,6 +1,7 @@
 //! The ffmpeg command lines of a job's passes: the one encode pass (every rendition of the ladder, each
 //! with its own AAC track, and the frame captures, from one decode of the source), then the stream
-//! copies that package those encodes as HLS, DASH and an MP4. ffmpeg writes under scratch names here;
+//! copies that package those encodes as HLS, DASH, CMAF and an MP4 (the MS Smooth copy is `mss`'s).
+//! ffmpeg writes under scratch names here;
 //! `naming` gives the files their real names afterwards.
 //!
 //! The rate control and audio follow the solution's default job templates (v6.1.13,
@@ -56,6 +57,11 @@ fn rung_settings(rendition: &Rendition) -> RungSettings {
     }
 }
 
+/// The AAC rate of a rung's audio track, bit/s.
+pub(super) fn audio_bitrate(rendition: &Rendition) -> u32 {
+    rung_settings(rendition).audio_bitrate
+}
+
 /// x264's CRF for a QVBR quality level (1 worst to 10 best). There is no published mapping; this one
 /// puts level 7, which AWS recommends for phone screens, at x264's default CRF 23, and gives each level
 /// 2 CRF steps (about 20 % fewer bits per level down): 8 is 21 and 9 is 19, the range usually called
@@ -76,7 +82,7 @@ fn initial_buffer_fill(max_bitrate: u32) -> u32 {
     buffer_size(max_bitrate) / 10 * 9
 }
 
-fn os(path: &Path) -> String {
+pub(super) fn os(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
@@ -192,7 +198,7 @@ pub(super) fn encode_args(plan: &TranscodePlan, work: &Path) -> Vec<String> {
 }
 
 /// Inputs 0..n are the renditions, each with its video and its rung's audio.
-fn copy_inputs(renditions: &[PathBuf]) -> Vec<String> {
+pub(super) fn copy_inputs(renditions: &[PathBuf]) -> Vec<String> {
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
         .map(String::from)
         .to_vec();

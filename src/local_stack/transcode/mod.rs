@@ -3,18 +3,21 @@
 //! every 3 s so segments align, x264 CRF capped at the rung's MaxBitrate as the templates' QVBR is), each
 //! rendition with its own AAC track at its rung's rate, and the frame captures; fast stream copies then package
 //! the same encodes as HLS (TS segments, master playlist), and, for the custom templates only
-//! ([`OutputGroups`]), DASH, CMAF (fragmented MP4 under a DASH manifest and an HLS playlist) and an
-//! MP4. ffmpeg writes under safe
+//! ([`OutputGroups`]), DASH, CMAF (fragmented MP4 under a DASH manifest and an HLS playlist), MS
+//! Smooth (`.ismv` files and the manifests IIS reads) and an MP4. ffmpeg writes under safe
 //! scratch names, because a source's base name may hold `%` or other characters ffmpeg's muxers treat
 //! as patterns; the files are then named as MediaConvert names them, and the playlists' URIs rewritten
 //! to the percent-encoded real names so players can fetch them.
 //!
 //! This file holds the plan and the results ([`TranscodePlan`], [`TranscodeOutput`]), the job's time
 //! limit and [`transcode`], which runs the passes in order. The parts: `args` (each pass's ffmpeg
-//! command line), `run` (running ffmpeg under the job's deadline) and `naming` (the outputs named
-//! as MediaConvert names them, playlists rewritten).
+//! command line), `run` (running ffmpeg under the job's deadline), `naming` (the outputs named
+//! as MediaConvert names them, playlists rewritten), `mss` (the MS Smooth group and its manifests)
+//! and `mp4_boxes` (the `.ismv` fragments read back for those manifests).
 
 mod args;
+mod mp4_boxes;
+mod mss;
 mod naming;
 mod run;
 
@@ -23,9 +26,11 @@ use std::time::Duration;
 
 use super::workflow::{OutputGroups, Rendition, mp4_name_modifier};
 use args::{cmaf_args, dash_args, encode_args, hls_args, mp4_args};
+use mss::{mss_args, name_mss_outputs};
 use naming::{name_cmaf_outputs, name_dash_outputs, name_hls_outputs, name_thumbnails};
 use run::run_ffmpeg;
 
+pub(crate) use mss::{MssOutput, mss_name_modifier};
 pub(crate) use run::{check_ffmpeg, ffmpeg_program};
 
 /// The longest a whole job's ffmpeg runs may take, whatever the source claims: a stuck or endless
@@ -86,7 +91,7 @@ pub(crate) struct TranscodePlan {
 /// One file to upload, relative to `<guid>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OutputFile {
-    /// `hls/<name>`, `dash/<name>`, `mp4/<name>` or `thumbnails/<name>`.
+    /// `hls/<name>`, `dash/<name>`, `cmaf/<name>`, `mss/<name>`, `mp4/<name>` or `thumbnails/<name>`.
     pub relative_key: String,
     pub path: PathBuf,
 }
@@ -108,6 +113,7 @@ pub(crate) struct TranscodeOutput {
     pub dash_manifest: Option<String>,
     pub dash_representations: Vec<WrittenOutput>,
     pub cmaf: Option<CmafOutput>,
+    pub mss: Option<MssOutput>,
     pub mp4: Option<WrittenOutput>,
     pub thumbnails: Vec<String>,
     /// The packaged duration: the sum of the first variant playlist's segment durations.
@@ -150,7 +156,7 @@ pub(crate) async fn transcode(
     // One deadline for every pass of the job, so the passes together stay within the limit.
     let limit = time_limit(plan.duration_seconds);
     let deadline = tokio::time::Instant::now() + limit;
-    for dir in ["enc", "hls", "dash", "cmaf", "mp4", "thumbnails"] {
+    for dir in ["enc", "hls", "dash", "cmaf", "mss", "mp4", "thumbnails"] {
         tokio::fs::create_dir_all(work_dir.join(dir)).await?;
     }
     run_ffmpeg(&encode_args(plan, work_dir), deadline, limit, true).await?;
@@ -165,6 +171,7 @@ pub(crate) async fn transcode(
         dash_manifest: None,
         dash_representations: Vec::new(),
         cmaf: None,
+        mss: None,
         mp4: None,
         thumbnails: Vec::new(),
         duration_ms: 0,
@@ -177,6 +184,10 @@ pub(crate) async fn transcode(
     if plan.groups.writes_cmaf() {
         run_ffmpeg(&cmaf_args(&renditions, work_dir), deadline, limit, false).await?;
         name_cmaf_outputs(plan, work_dir, &mut output).await?;
+    }
+    if plan.groups.writes_mss() {
+        run_ffmpeg(&mss_args(&renditions, work_dir), deadline, limit, false).await?;
+        name_mss_outputs(plan, work_dir, &mut output).await?;
     }
     if plan.groups.writes_mp4() {
         let top_index = plan.ladder.len() - 1;

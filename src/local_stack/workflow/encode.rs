@@ -82,11 +82,15 @@ pub enum OutputGroups {
     /// The local custom template `<stack>_Custom_Hls_Dash_Cmaf_Mp4`: the groups above and a CMAF
     /// group (one set of fragmented-MP4 segments under a DASH manifest and an HLS playlist).
     HlsDashCmafMp4,
+    /// The local custom template `<stack>_Custom_All_Groups`: every group the solution's encode
+    /// Lambda knows: the groups above and an MS Smooth group (one `.ismv` per rung, its video with its
+    /// own AAC, under the `.ism` server and `.ismc` client manifests).
+    AllGroups,
 }
 
 impl OutputGroups {
     /// The local custom templates, as `vodesk local-stack --list-templates` lists them.
-    pub const CUSTOM: [Self; 2] = [Self::HlsDashMp4, Self::HlsDashCmafMp4];
+    pub const CUSTOM: [Self; 3] = [Self::HlsDashMp4, Self::HlsDashCmafMp4, Self::AllGroups];
 
     /// The name of the custom template that writes these groups, `None` for the default templates.
     pub fn custom_template_name(self, stack_name: &str) -> Option<String> {
@@ -94,6 +98,7 @@ impl OutputGroups {
             Self::HlsOnly => return None,
             Self::HlsDashMp4 => "Custom_Hls_Dash_Mp4",
             Self::HlsDashCmafMp4 => "Custom_Hls_Dash_Cmaf_Mp4",
+            Self::AllGroups => "Custom_All_Groups",
         };
         Some(format!("{stack_name}_{suffix}"))
     }
@@ -104,6 +109,7 @@ impl OutputGroups {
             Self::HlsOnly => "HLS",
             Self::HlsDashMp4 => "HLS, DASH and an MP4 of the top rendition",
             Self::HlsDashCmafMp4 => "HLS, DASH, CMAF and an MP4 of the top rendition",
+            Self::AllGroups => "HLS, DASH, CMAF, MS Smooth and an MP4 of the top rendition",
         }
     }
 
@@ -116,7 +122,11 @@ impl OutputGroups {
     }
 
     pub fn writes_cmaf(self) -> bool {
-        self == Self::HlsDashCmafMp4
+        matches!(self, Self::HlsDashCmafMp4 | Self::AllGroups)
+    }
+
+    pub fn writes_mss(self) -> bool {
+        self == Self::AllGroups
     }
 
     /// The groups of the template named `name` on the local "MediaConvert": a default template of
@@ -324,11 +334,35 @@ mod tests {
         assert_eq!(cmaf["OutputGroupSettings"]["Type"], "CMAF_GROUP_SETTINGS");
         // Four rungs of video and the top rung's audio.
         assert_eq!(cmaf["Outputs"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            OutputGroups::of_template(&context, "vod-local_Custom_All_Groups"),
+            Some(OutputGroups::AllGroups)
+        );
+        let every = encoding_job(&context, &record, 1080, OutputGroups::AllGroups);
+        let kinds: Vec<&str> = every["Settings"]["OutputGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["OutputGroupSettings"]["Type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "FILE_GROUP_SETTINGS",
+                "HLS_GROUP_SETTINGS",
+                "DASH_ISO_GROUP_SETTINGS",
+                "CMAF_GROUP_SETTINGS",
+                "MS_SMOOTH_GROUP_SETTINGS"
+            ]
+        );
+        assert!(OutputGroups::AllGroups.writes_cmaf() && OutputGroups::AllGroups.writes_mss());
+        assert!(!OutputGroups::HlsDashCmafMp4.writes_mss());
         let listed: Vec<String> = local_job_templates("vod-local")
             .into_iter()
             .map(|t| t.name)
             .collect();
-        assert_eq!(listed.len(), 8);
+        assert_eq!(listed.len(), 9);
+        assert_eq!(listed[8], "vod-local_Custom_All_Groups");
         assert!(listed.contains(&"vod-local_Ott_720p_Avc_Aac_16x9_mvod_no_preset".to_owned()));
         assert!(
             listed

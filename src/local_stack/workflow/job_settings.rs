@@ -9,9 +9,10 @@
 //!   {2160p,1080p,720p}_avc_aac_16x9_{qvbr,mvod}_no_preset.json`): one "Apple HLS" group, the same
 //!   in all six, one output per rung of the ladder ([`Rendition`]) with the settings every rung
 //!   shares and those of [`RUNGS`];
-//! - the local custom templates ([`OutputGroups::HlsDashMp4`], [`OutputGroups::HlsDashCmafMp4`]): our
-//!   own File (MP4), DASH ISO and CMAF groups in the same style, saying what the local transcoder
-//!   writes (3 s segments; every rung's video; the top rung's audio; the top rung as one MP4).
+//! - the local custom templates ([`OutputGroups::HlsDashMp4`], [`OutputGroups::HlsDashCmafMp4`],
+//!   [`OutputGroups::AllGroups`]): our own File (MP4), DASH ISO, CMAF and MS Smooth groups in the
+//!   same style, saying what the local transcoder writes (3 s segments; every rung's video; the top
+//!   rung's audio; the top rung as one MP4; one `.ismv` per rung with its own audio).
 //!
 //! A `Value` keeps its keys sorted; the text is written in the Lambda's order by `record_order::JOB`.
 
@@ -19,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::encode::{OutputGroups, Rendition, mp4_name_modifier};
 use super::{Record, is_truthy};
+use crate::local_stack::transcode::mss_name_modifier;
 
 /// What the default templates give one rung besides its frame size and MaxBitrate (the same in the
 /// 720p, 1080p and 2160p templates, `qvbr` and `mvod` alike).
@@ -109,6 +111,9 @@ fn template_groups(groups: OutputGroups, ladder: &[Rendition]) -> Vec<Value> {
     }
     if groups.writes_cmaf() {
         out.push(packaged_template_group(&CMAF, ladder));
+    }
+    if groups.writes_mss() {
+        out.push(mss_template_group(ladder));
     }
     out
 }
@@ -463,6 +468,32 @@ fn packaged_template_group(group: &Packaged, ladder: &[Rendition]) -> Value {
     })
 }
 
+/// The all-groups template's MS Smooth group: one ISMV output per rung, its video with its own
+/// audio (the local transcoder's `ismv` copy of that rung's encode). getMssGroup's 2 s fragments,
+/// rounded up to whole GOPs (`GOP_MULTIPLE`): 3 s, the fragments the copy of 3 s GOPs really has.
+fn mss_template_group(ladder: &[Rendition]) -> Value {
+    let outputs: Vec<Value> = ladder
+        .iter()
+        .map(|r| {
+            json!({
+                "ContainerSettings": {"Container": "ISMV"},
+                "VideoDescription": video_description(r),
+                "AudioDescriptions": [audio_description(r)],
+                "NameModifier": mss_name_modifier(r.height),
+            })
+        })
+        .collect();
+    json!({
+        "Name": "MS Smooth",
+        "Outputs": outputs,
+        "OutputGroupSettings": {
+            "Type": "MS_SMOOTH_GROUP_SETTINGS",
+            "MsSmoothGroupSettings": {"FragmentLength": 2, "FragmentLengthControl": "GOP_MULTIPLE",
+                                      "ManifestEncoding": "UTF8"},
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +732,47 @@ mod tests {
     }
 
     #[test]
+    fn the_all_groups_template_adds_an_ms_smooth_group_of_every_rung() {
+        let job = encoding_job(&context(), &record(true), 720, OutputGroups::AllGroups);
+        let groups = groups_of(&job);
+        let names: Vec<&Value> = groups.iter().map(|g| &g["Name"]).collect();
+        assert_eq!(
+            names,
+            [
+                "File Group",
+                "Apple HLS",
+                "DASH ISO",
+                "CMAF",
+                "MS Smooth",
+                "File Group"
+            ]
+        );
+        let mss = &groups[4];
+        assert_eq!(
+            mss["OutputGroupSettings"],
+            json!({"Type": "MS_SMOOTH_GROUP_SETTINGS", "MsSmoothGroupSettings": {
+                "FragmentLength": 2, "FragmentLengthControl": "GOP_MULTIPLE", "ManifestEncoding": "UTF8",
+                "Destination": format!("s3://vod-local-destination920a3c57-def/{GUID}/mss/")}})
+        );
+        assert_eq!(
+            column(mss, &["NameModifier"]),
+            ["_mss_270p", "_mss_360p", "_mss_540p", "_mss_720p"]
+        );
+        assert!(
+            column(mss, &["ContainerSettings"])
+                .iter()
+                .all(|c| **c == json!({"Container": "ISMV"}))
+        );
+        // Each rung as the HLS group encodes it, its own audio included.
+        let hls = &groups[1];
+        assert_eq!(
+            column(mss, &["VideoDescription"]),
+            column(hls, &["VideoDescription"])
+        );
+        assert_eq!(aac(mss, "Bitrate"), aac(hls, "Bitrate"));
+    }
+
+    #[test]
     fn the_frame_group_is_get_frame_groups() {
         let job = encoding_job(&context(), &record(true), 1080, OutputGroups::HlsOnly);
         let frame = &groups_of(&job)[1];
@@ -779,12 +851,7 @@ mod tests {
     #[test]
     fn a_job_stays_far_below_dynamodbs_item_limit() {
         // The largest job there is: every group, the 1080p ladder, frame capture.
-        let job = encoding_job(
-            &context(),
-            &record(true),
-            2160,
-            OutputGroups::HlsDashCmafMp4,
-        );
+        let job = encoding_job(&context(), &record(true), 2160, OutputGroups::AllGroups);
         let compact = serde_json::to_string(&job).unwrap().len();
         assert!(compact < 40_000, "{compact} bytes");
     }

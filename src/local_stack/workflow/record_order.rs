@@ -645,6 +645,59 @@ mod tests {
     }
 
     #[test]
+    fn the_ms_smooth_group_is_get_mss_groups_settings_then_the_templates() {
+        let context = crate::local_stack::workflow::tests::context();
+        let job = crate::local_stack::workflow::encoding_job(
+            &context,
+            &job_record(false),
+            720,
+            crate::local_stack::workflow::OutputGroups::AllGroups,
+        );
+        let mss = &job["Settings"]["OutputGroups"][4];
+        let text = super::super::js_json::stringify(mss, Shape::Pick(output_group_shape));
+        let keys = text_keys(&text);
+        assert_eq!(
+            keys[..8],
+            [
+                "Name",
+                "OutputGroupSettings",
+                "Type",
+                "MsSmoothGroupSettings",
+                "FragmentLength",
+                "ManifestEncoding",
+                "Destination",
+                "FragmentLengthControl"
+            ]
+        );
+        assert_eq!(keys[8], "Outputs");
+        // Each output in the model's order: audio, container, name, video.
+        let output: Vec<&str> = keys[9..]
+            .iter()
+            .copied()
+            .filter(|k| {
+                [
+                    "AudioDescriptions",
+                    "ContainerSettings",
+                    "NameModifier",
+                    "VideoDescription",
+                ]
+                .contains(k)
+            })
+            .take(4)
+            .collect();
+        assert_eq!(
+            output,
+            [
+                "AudioDescriptions",
+                "ContainerSettings",
+                "NameModifier",
+                "VideoDescription"
+            ]
+        );
+        assert!(text.contains("\"NameModifier\": \"_mss_270p\""), "{text}");
+    }
+
+    #[test]
     fn the_frame_group_is_written_as_get_frame_group_writes_it() {
         let record = job_record(true);
         let group = &record["encodingJob"]["Settings"]["OutputGroups"][1];

@@ -212,14 +212,19 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
     .await;
     let archive = metadata(json!({"archiveSource": "DEEP_ARCHIVE"}));
     put_json(&clients, &source, "studio/archive.json", &archive).await;
+    let hyphen = metadata(json!({"my-key": "x"}));
+    put_json(&clients, &source, "studio/hyphen.json", &hyphen).await;
+    let domain = metadata(json!({"cloudFront": "cdn.example.com"}));
+    put_json(&clients, &source, "studio/domain.json", &domain).await;
     put_json(&clients, &source, "studio/upper.JSON", &metadata(json!({}))).await;
     put_json(&clients, &source, "studio/other.mp4", &json!({})).await;
 
-    // Two Completes (keynote, archive) and three Errors (reserved word, unknown template, no
-    // srcVideo); Ingest for the four whose item was written (keynote, archive, unknown, stall).
+    // Three Completes (keynote, archive, domain) and four Errors (reserved word, hyphen, unknown
+    // template, no srcVideo); Ingest for the five whose item was written (keynote, archive, domain,
+    // unknown, stall).
     let texts = raw_messages(&clients, &watch, Duration::from_secs(240), |seen| {
         let count = |status: &str| seen.iter().filter(|m| status_of(m) == status).count();
-        count("Complete") == 2 && count("Error") == 3 && count("Ingest") == 4
+        count("Complete") == 3 && count("Error") == 4 && count("Ingest") == 5
     })
     .await;
     // A grace period: the stalled workflow must send nothing more.
@@ -245,7 +250,7 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
         .iter()
         .map(|item| from_sdk_item(item).expect("a readable item"))
         .collect();
-    assert_eq!(items.len(), 6, "{items:#?}");
+    assert_eq!(items.len(), 8, "{items:#?}");
     let by_metadata: BTreeMap<&str, &serde_json::Map<String, Value>> = items
         .iter()
         .filter_map(|item| Some((item.get("srcMetadataFile")?.as_str()?, item)))
@@ -419,14 +424,44 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
         .collect();
     assert_eq!(about_stalled, ["Ingest"]);
 
-    // A reserved word fails the Ingest write, so the error handler creates the sparse item.
-    let reserved = sparse["vod-local-dynamo"];
-    let message = reserved["errorMessage"].as_str().expect("errorMessage");
+    // A reserved word, and a name with a hyphen, fail the Ingest write (names are inlined in the
+    // update as the dynamo Lambda writes them), so the error handler creates the sparse items.
+    let at_dynamo: Vec<&serde_json::Map<String, Value>> = items
+        .iter()
+        .filter(|item| {
+            item.get("workflowErrorAt").and_then(Value::as_str) == Some("vod-local-dynamo")
+        })
+        .collect();
+    assert_eq!(at_dynamo.len(), 2, "{items:#?}");
+    let messages_at_dynamo: Vec<&str> = at_dynamo
+        .iter()
+        .filter_map(|item| item["errorMessage"].as_str())
+        .collect();
     assert!(
-        message.starts_with("ValidationException: ") && message.contains("reserved keyword"),
-        "{message}"
+        messages_at_dynamo
+            .iter()
+            .all(|m| m.starts_with("ValidationException: ")),
+        "{messages_at_dynamo:?}"
     );
-    assert_eq!(reserved.len(), 5, "{reserved:#?}");
+    assert!(
+        messages_at_dynamo
+            .iter()
+            .any(|m| m.contains("reserved keyword")),
+        "{messages_at_dynamo:?}"
+    );
+    assert!(
+        at_dynamo.iter().all(|item| item.len() == 5),
+        "{at_dynamo:#?}"
+    );
+
+    // A cloudFront override: output-validate builds the URLs on the record's domain.
+    let domain = by_metadata["studio/domain.json"];
+    assert_eq!(domain["workflowStatus"], "Complete");
+    let guid_domain = domain["guid"].as_str().expect("guid");
+    assert_eq!(
+        domain["hlsUrl"],
+        format!("http://cdn.example.com/{guid_domain}/hls/keynote.m3u8").as_str()
+    );
     // SrcVideo is not srcVideo: input-validate fails before anything is written.
     let no_src = sparse["vod-local-input-validate"];
     assert_eq!(
@@ -434,6 +469,7 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
         "Error: srcVideo is not defined in metadata::"
     );
     assert_eq!(sparse.len(), 2, "{items:#?}");
+    assert!(sparse.contains_key("vod-local-dynamo"));
 
     // Ingest texts: the solution's literal, status first.
     for text in texts

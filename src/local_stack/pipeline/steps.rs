@@ -320,7 +320,9 @@ async fn publish_steps(
     {
         let renditions =
             RenditionFile::from_ladder(&job::work_dir(&scratch), workflow::hls_ladder(profile));
-        let input = AssetInput::local(guid, renditions, &context.cloudfront_domain);
+        // media-package-assets puts the egress URLs on the record's cloudFront.
+        let cloudfront = text(&record, "cloudFront").unwrap_or(&context.cloudfront_domain);
+        let input = AssetInput::local(guid, renditions, cloudfront);
         let asset = group.create_asset(clients, input).await.map_err(|e| {
             Failure::Lambda(LambdaFailure::new(
                 "media-package-assets",

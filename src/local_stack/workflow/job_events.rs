@@ -194,6 +194,11 @@ pub(crate) fn output_validate(
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let cloudfront = record
+        .get("cloudFront")
+        .and_then(Value::as_str)
+        .unwrap_or(&context.cloudfront_domain)
+        .to_owned();
     record.insert("encodingOutput".into(), event);
     record.insert("workflowStatus".into(), json!("Complete"));
     record.insert("endTime".into(), json!(end_time));
@@ -201,7 +206,10 @@ pub(crate) fn output_validate(
         let playlist = |i: usize| group["playlistFilePaths"][i].as_str().map(str::to_owned);
         let mut put = |field: &str, url_field: &str, uri: Option<String>| {
             if let Some(uri) = uri {
-                record.insert(url_field.into(), json!(context.url_for_s3_uri(&uri)));
+                record.insert(
+                    url_field.into(),
+                    json!(context.url_for_s3_uri(&uri, &cloudfront)),
+                );
                 record.insert(field.into(), json!(uri));
             }
         };
@@ -224,8 +232,10 @@ pub(crate) fn output_validate(
                     .first()
                     .is_some_and(|f| f.rsplit('.').next() == Some("mp4"))
                 {
-                    let urls: Vec<String> =
-                        files.iter().map(|f| context.url_for_s3_uri(f)).collect();
+                    let urls: Vec<String> = files
+                        .iter()
+                        .map(|f| context.url_for_s3_uri(f, &cloudfront))
+                        .collect();
                     record.insert("mp4Outputs".into(), json!(files));
                     record.insert("mp4Urls".into(), json!(urls));
                 }
@@ -260,10 +270,7 @@ pub(crate) fn output_validate(
         );
         record.insert(
             "thumbNailsUrls".into(),
-            json!([format!(
-                "{}://{}/{last}",
-                context.url_scheme, context.cloudfront_domain
-            )]),
+            json!([format!("{}://{cloudfront}/{last}", context.url_scheme)]),
         );
     }
     Ok(())

@@ -89,14 +89,16 @@ impl StackContext {
         )
     }
 
-    fn url_for_s3_uri(&self, uri: &str) -> String {
+    /// output-validate's URL for an output: on the record's `cloudFront` (the stack's domain,
+    /// unless a metadata file overrode it, as the solution reads it from the item).
+    fn url_for_s3_uri(&self, uri: &str, cloudfront: &str) -> String {
         // buildUrl: drop `s3://<bucket>/`, then plain concatenation, not percent-encoded (contract §7).
         let path = uri
             .strip_prefix("s3://")
             .and_then(|rest| rest.split_once('/'))
             .map(|(_, key)| key)
             .unwrap_or(uri);
-        format!("{}://{}/{path}", self.url_scheme, self.cloudfront_domain)
+        format!("{}://{cloudfront}/{path}", self.url_scheme)
     }
 }
 

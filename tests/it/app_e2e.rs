@@ -346,3 +346,103 @@ fn on_a_metadata_file_stack_the_upload_options_travel_with_the_dropped_clip() {
     harness.get_by_label(&cmaf);
     harness.get_by_label("Town Hall, March");
 }
+
+/// On a stack with EnableMediaPackage=Yes and Glacier=GLACIER (issue 15): the dropped clip's job
+/// completes with MediaPackage egress endpoints that the details list and that play through the local
+/// CloudFront, and the details say the source is tagged for archiving.
+#[test]
+fn on_a_media_package_stack_with_glacier_the_details_show_egress_and_archive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = make_clip(dir.path(), "Trailer Cut.mp4");
+    let (mut harness, _) = connected_app(
+        dir.path(),
+        StackParameters {
+            enable_media_package: true,
+            glacier: vodesk::local_stack::vod_template::Glacier::Glacier,
+            ..StackParameters::local_defaults()
+        },
+    );
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(clip.clone())));
+    step_until(
+        &mut harness,
+        "an ended job",
+        Duration::from_secs(180),
+        |app| {
+            app.state()
+                .jobs()
+                .jobs()
+                .iter()
+                .any(|j| j.status == JobStatus::Complete || j.status == JobStatus::Error)
+        },
+    );
+    let (index, record) = {
+        let state = harness.state().state();
+        let index = state
+            .jobs()
+            .jobs()
+            .iter()
+            .position(|j| j.record.is_some())
+            .expect("a job with a record");
+        (
+            index,
+            state.jobs().jobs()[index].record.clone().expect("a record"),
+        )
+    };
+    assert_eq!(
+        harness.state().state().jobs().jobs()[index].status,
+        JobStatus::Complete,
+        "{record:#?}"
+    );
+    let egress_hls = record
+        .egress_endpoints
+        .hls
+        .clone()
+        .expect("an HLS egress endpoint");
+    assert!(egress_hls.contains("/out/v1/"), "{egress_hls}");
+    assert!(
+        record
+            .job_template
+            .as_deref()
+            .is_some_and(|t| t.contains("_mvod_"))
+    );
+    // The egress endpoint plays (as a player would fetch it).
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&egress_hls)
+        .output()
+        .expect("run ffprobe");
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    harness.get_by_label("Trailer-Cut.mp4").click();
+    step_until(
+        &mut harness,
+        "the details panel with the whole item",
+        Duration::from_secs(10),
+        |app| {
+            app.state().selected() == Some(index)
+                && app.state().jobs().jobs()[index]
+                    .record
+                    .as_ref()
+                    .is_some_and(|r| r.archive_source.is_some())
+        },
+    );
+    for _ in 0..6 {
+        harness.step();
+    }
+    harness.get_by_label(&egress_hls);
+    harness.get_by_label_contains("GLACIER: the source is tagged");
+}

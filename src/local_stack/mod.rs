@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod emulator_install;
 pub(crate) mod inputs;
 pub mod media_package;
+pub(crate) mod object_upload;
 pub mod pipeline;
 pub(crate) mod probe;
 pub(crate) mod python_json;

@@ -10,14 +10,11 @@
 //! system only.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::io::AsyncReadExt;
 
 use super::MediaPackageError;
 use super::ids::PackagingKind;
-use crate::local_stack::transcode::ffmpeg_program;
+use crate::local_stack::transcode::{ToolFailure, ffmpeg_program, run_to_end};
 
 /// `SegmentDurationSeconds` of every configuration the solution creates.
 const SEGMENT_SECONDS: &str = "6";
@@ -120,57 +117,19 @@ pub(super) async fn run_packager(
 ) -> Result<(), MediaPackageError> {
     let program = ffmpeg_program();
     let format = kind.suffix();
-    let mut child = tokio::process::Command::new(&program)
-        .args(args)
-        .current_dir(out_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| MediaPackageError::FfmpegMissing(format!("{}: {e}", program.display())))?;
-    let mut stderr = child.stderr.take();
-    let run = async {
-        let mut text = Vec::new();
-        // At `-v error` ffmpeg writes little; read it all so the pipe never fills.
-        if let Some(stderr) = stderr.as_mut()
-            && let Err(err) = stderr.read_to_end(&mut text).await
-        {
-            // The text only details a failure; the exit status still decides the outcome.
-            tracing::debug!("MediaPackage {format}: reading ffmpeg's stderr failed: {err}");
-        }
-        (child.wait().await, text)
-    };
-    let Ok((status, text)) = tokio::time::timeout(limit, run).await else {
-        // Killed and reaped here rather than left running; both fail only if it has already exited.
-        if let Err(err) = child.start_kill() {
-            tracing::debug!("MediaPackage {format}: kill after timeout failed: {err}");
-        }
-        if let Err(err) = child.wait().await {
-            tracing::debug!("MediaPackage {format}: wait after timeout failed: {err}");
-        }
-        return Err(MediaPackageError::TimedOut { format, limit });
-    };
-    let status = status.map_err(|e| MediaPackageError::Packaging {
-        format,
-        message: format!("waiting for ffmpeg failed: {e}"),
-    })?;
-    if status.success() {
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join("; ");
-    let message = if tail.is_empty() {
-        format!("ffmpeg exited with {status}")
-    } else {
-        tail
-    };
-    Err(MediaPackageError::Packaging { format, message })
+    let deadline = tokio::time::Instant::now() + limit;
+    run_to_end(&program, args, Some(out_dir), deadline)
+        .await
+        .map_err(|failure| match failure {
+            ToolFailure::Spawn(e) => {
+                MediaPackageError::FfmpegMissing(format!("{}: {e}", program.display()))
+            }
+            ToolFailure::TimedOut => MediaPackageError::TimedOut { format, limit },
+            other => MediaPackageError::Packaging {
+                format,
+                message: other.message(),
+            },
+        })
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ use crate::aws::connection::AwsClients;
 use crate::aws::sdk_error;
 use steps::run_workflow;
 
-pub use services::{attribute_value, content_type};
+pub use super::object_upload::content_type;
+pub use services::attribute_value;
 pub use simulate::{SimulatedFault, SimulationRule, UnknownFault};
 
 /// How the worker runs.

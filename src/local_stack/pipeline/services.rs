@@ -4,23 +4,18 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::Shared;
 use crate::aws::connection::AwsClients;
 use crate::aws::sdk_error;
+use crate::local_stack::object_upload::put_files;
 use crate::local_stack::transcode::OutputFile;
 use crate::local_stack::workflow::{self, ErrorReport, Record};
-
-/// Uploads of one job's outputs in flight at once.
-const OUTPUT_UPLOADS_IN_FLIGHT: usize = 8;
 
 /// The error handler: UpdateItem SET the four error attributes (creating the sparse item when the
 /// workflow failed before its Ingest write), then the Error message, whatever EnableSns says.
@@ -250,59 +245,20 @@ pub(super) async fn list_keys(
         .collect())
 }
 
-/// The Content-Type S3 stores with each output.
-pub fn content_type(key: &str) -> &'static str {
-    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    match extension.as_deref() {
-        Some("m3u8") => "application/vnd.apple.mpegurl",
-        Some("ts") => "video/mp2t",
-        Some("mpd") => "application/dash+xml",
-        Some("mp4") => "video/mp4",
-        Some("m4s") => "video/iso.segment",
-        Some("jpg") | Some("jpeg") => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
+/// MediaConvert writing the job's outputs into the destination bucket under `<guid>/`.
 pub(super) async fn upload_outputs(
     clients: &AwsClients,
     bucket: &str,
     guid: &str,
     files: &[OutputFile],
 ) -> Result<(), String> {
-    let gate = Arc::new(Semaphore::new(OUTPUT_UPLOADS_IN_FLIGHT));
-    let mut uploads = JoinSet::new();
-    for file in files {
-        let s3 = clients.s3.clone();
-        let bucket = bucket.to_owned();
-        let key = format!("{guid}/{}", file.relative_key);
-        let path = file.path.clone();
-        let gate = gate.clone();
-        uploads.spawn(async move {
-            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
-            let body = ByteStream::from_path(&path)
-                .await
-                .map_err(|e| format!("could not read {}: {e}", path.display()))?;
-            s3.put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .content_type(content_type(&key))
-                .body(body)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    format!(
-                        "could not write s3://{bucket}/{key}: {}",
-                        sdk_error::describe(&e)
-                    )
-                })
-        });
-    }
-    while let Some(result) = uploads.join_next().await {
-        result.map_err(|e| e.to_string())??;
-    }
-    Ok(())
+    let files = files
+        .iter()
+        .map(|file| (format!("{guid}/{}", file.relative_key), file.path.clone()))
+        .collect();
+    put_files(&clients.s3, bucket, files)
+        .await
+        .map_err(|failure| failure.to_string())
 }
 
 #[cfg(test)]
@@ -341,19 +297,5 @@ mod tests {
         assert_eq!(update.values[":2"], AttributeValue::S("Keynote".into()));
         assert_eq!(update.values[":3"], AttributeValue::N("720".into()));
         assert_eq!(update.values.len(), 3);
-    }
-
-    #[test]
-    fn content_types_for_outputs() {
-        assert_eq!(
-            content_type("g/hls/a.m3u8"),
-            "application/vnd.apple.mpegurl"
-        );
-        assert_eq!(content_type("g/hls/a_00001.ts"), "video/mp2t");
-        assert_eq!(
-            content_type("g/thumbnails/a_thumb.0000000.jpg"),
-            "image/jpeg"
-        );
-        assert_eq!(content_type("g/dash/a.mpd"), "application/dash+xml");
     }
 }

@@ -31,7 +31,7 @@ use naming::{name_cmaf_outputs, name_dash_outputs, name_hls_outputs, name_thumbn
 use run::run_ffmpeg;
 
 pub(crate) use mss::{MssOutput, mss_name_modifier};
-pub(crate) use run::{check_ffmpeg, ffmpeg_program};
+pub(crate) use run::{ToolFailure, check_ffmpeg, ffmpeg_program, run_to_end};
 
 /// The longest a whole job's ffmpeg runs may take, whatever the source claims: a stuck or endless
 /// encode ends in Error within this. Long enough for an hour-long 1080p source on a two-core laptop.

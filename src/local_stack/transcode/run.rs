@@ -1,6 +1,7 @@
 //! Running ffmpeg: which ffmpeg ([`ffmpeg_program`]), the start-up check that it can encode
-//! ([`check_ffmpeg`]), and each pass run to its end or killed and reaped at the job's deadline, its
-//! failure told in ffmpeg's own last words.
+//! ([`check_ffmpeg`]), and each pass run to its end or killed and reaped at the job's deadline
+//! ([`run_to_end`], also the local MediaPackage's runner), its failure told in ffmpeg's own last
+//! words.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -53,58 +54,14 @@ async fn run_tool(
     limit: Duration,
     reads_source: bool,
 ) -> Result<(), TranscodeError> {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| TranscodeError::Missing(e.to_string()))?;
-    let mut stderr = child.stderr.take();
-    let run = async {
-        let mut text = Vec::new();
-        // ffmpeg at `-v error` writes little; read it all so the pipe never fills.
-        if let Some(stderr) = stderr.as_mut()
-            && let Err(err) = stderr.read_to_end(&mut text).await
-        {
-            // The text only details a failure; the exit status below still decides the outcome.
-            tracing::debug!("{}: reading its stderr failed: {err}", program.display());
-        }
-        let status = child.wait().await;
-        (status, text)
+    let lines = match run_to_end(program, args, None, deadline).await {
+        Ok(()) => return Ok(()),
+        Err(ToolFailure::Spawn(e)) => return Err(TranscodeError::Missing(e.to_string())),
+        Err(ToolFailure::TimedOut) => return Err(TranscodeError::TimedOut(limit)),
+        Err(ToolFailure::Wait(e)) => return Err(TranscodeError::Io(e)),
+        Err(ToolFailure::Exited { lines, .. }) => lines,
     };
-    let finished = tokio::time::timeout_at(deadline, run).await;
-    let Ok((status, text)) = finished else {
-        // Killed and reaped here, not left to run (or linger) after the job has given up on it.
-        // Either fails only when the process has already exited (and been reaped): the outcome wanted.
-        if let Err(err) = child.start_kill() {
-            tracing::debug!(
-                "{}: kill after timeout failed (already exited?): {err}",
-                program.display()
-            );
-        }
-        if let Err(err) = child.wait().await {
-            tracing::debug!("{}: wait after timeout failed: {err}", program.display());
-        }
-        return Err(TranscodeError::TimedOut(limit));
-    };
-    let status = status?;
-    if status.success() {
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join("; ");
-    let message = if tail.is_empty() {
-        format!("ffmpeg exited with {status}")
-    } else {
-        tail
-    };
+    let message = last_words(&lines, 3);
     // The first pass opens the source; a failure there reads as MediaConvert's "unable to open input".
     let input_unreadable = reads_source
         && lines.iter().any(|l| {
@@ -119,6 +76,99 @@ async fn run_tool(
         message,
         input_unreadable,
     })
+}
+
+/// How a tool run ended, when it did not succeed.
+#[derive(Debug)]
+pub(crate) enum ToolFailure {
+    Spawn(std::io::Error),
+    /// Killed and reaped at the deadline.
+    TimedOut,
+    Wait(std::io::Error),
+    /// It exited unsuccessfully: its status and its stderr's non-empty lines, trimmed.
+    Exited {
+        status: std::process::ExitStatus,
+        lines: Vec<String>,
+    },
+}
+
+impl ToolFailure {
+    /// What an unsuccessful run said: its last lines, or its exit status when it said nothing.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Spawn(e) => format!("could not start ffmpeg: {e}"),
+            Self::TimedOut => "ffmpeg did not finish in time and was stopped".to_owned(),
+            Self::Wait(e) => format!("waiting for ffmpeg failed: {e}"),
+            Self::Exited { status, lines } if lines.is_empty() => {
+                format!("ffmpeg exited with {status}")
+            }
+            Self::Exited { lines, .. } => last_words(lines, 3),
+        }
+    }
+}
+
+/// The last `n` lines joined with `; `.
+fn last_words(lines: &[String], n: usize) -> String {
+    lines[lines.len().saturating_sub(n)..].join("; ")
+}
+
+/// Runs `program` (in `current_dir`, if given) to its end, or kills and reaps it at `deadline`; it
+/// is also killed when the future is dropped. Its stderr is read whole (at `-v error` ffmpeg writes
+/// little), so the pipe never fills.
+pub(crate) async fn run_to_end(
+    program: &Path,
+    args: &[String],
+    current_dir: Option<&Path>,
+    deadline: tokio::time::Instant,
+) -> Result<(), ToolFailure> {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(dir) = current_dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().map_err(ToolFailure::Spawn)?;
+    let mut stderr = child.stderr.take();
+    let run = async {
+        let mut text = Vec::new();
+        if let Some(stderr) = stderr.as_mut()
+            && let Err(err) = stderr.read_to_end(&mut text).await
+        {
+            // The text only details a failure; the exit status below still decides the outcome.
+            tracing::debug!("{}: reading its stderr failed: {err}", program.display());
+        }
+        let status = child.wait().await;
+        (status, text)
+    };
+    let Ok((status, text)) = tokio::time::timeout_at(deadline, run).await else {
+        // Killed and reaped here, not left to run (or linger) after the job has given up on it.
+        // Either fails only when the process has already exited (and been reaped): the outcome wanted.
+        if let Err(err) = child.start_kill() {
+            tracing::debug!(
+                "{}: kill after timeout failed (already exited?): {err}",
+                program.display()
+            );
+        }
+        if let Err(err) = child.wait().await {
+            tracing::debug!("{}: wait after timeout failed: {err}", program.display());
+        }
+        return Err(ToolFailure::TimedOut);
+    };
+    let status = status.map_err(ToolFailure::Wait)?;
+    if status.success() {
+        return Ok(());
+    }
+    let lines = String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Err(ToolFailure::Exited { status, lines })
 }
 
 #[cfg(test)]

@@ -12,5 +12,6 @@ pub mod doctor;
 pub mod jobs;
 pub mod local_stack;
 pub mod logs;
+pub mod playback;
 pub mod time;
 pub mod units;

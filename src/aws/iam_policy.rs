@@ -4,6 +4,8 @@
 //! prefix only, the table and its index read, the stack described, the destination bucket read (the
 //! thumbnails' fallback), and for the live monitor the topic's subscriptions and SQS queues named
 //! `vodesk-*` only (contract §9). A viewer (`read_only`) gets no upload and no queue: polling mode.
+//! `vodesk retry` and `vodesk delete` get their rights only when asked for (`allow_retry`,
+//! `allow_delete`, `allow_delete_source`).
 
 use serde_json::{Value, json};
 
@@ -19,6 +21,13 @@ pub struct PolicyOptions {
     pub monitor: bool,
     /// Uploads go under this prefix of the source bucket (the key template's fixed start).
     pub key_prefix: String,
+    /// `vodesk retry` of any job: read and rewrite a source (or metadata file) anywhere in the
+    /// source bucket. Sources under `key_prefix` need nothing more than the upload's statement.
+    pub allow_retry: bool,
+    /// `vodesk delete`: list and delete a job's outputs in the destination bucket, delete its item.
+    pub allow_delete: bool,
+    /// `vodesk delete --source`: delete source videos (and metadata files) under `key_prefix` too.
+    pub allow_delete_source: bool,
 }
 
 /// Why no policy could be written.
@@ -43,12 +52,17 @@ pub fn iam_action(service: &str, operation: &str) -> Option<&'static str> {
             "S3",
             "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "PutObject",
         ) => "s3:PutObject",
+        // A retry's copy of the source onto itself (it reads the source with GetObject's right too).
+        ("S3", "CopyObject") => "s3:PutObject",
         ("S3", "AbortMultipartUpload") => "s3:AbortMultipartUpload",
+        ("S3", "ListObjectsV2") => "s3:ListBucket",
+        ("S3", "DeleteObject" | "DeleteObjects") => "s3:DeleteObject",
         ("S3", "ListParts") => "s3:ListMultipartUploadParts",
         ("S3", "HeadObject" | "GetObject") => "s3:GetObject",
         ("DynamoDB", "GetItem") => "dynamodb:GetItem",
         ("DynamoDB", "Query") => "dynamodb:Query",
         ("DynamoDB", "Scan") => "dynamodb:Scan",
+        ("DynamoDB", "DeleteItem") => "dynamodb:DeleteItem",
         ("SNS", "Subscribe") => "sns:Subscribe",
         ("SNS", "Unsubscribe") => "sns:Unsubscribe",
         ("SNS", "ListSubscriptionsByTopic") => "sns:ListSubscriptionsByTopic",
@@ -152,6 +166,9 @@ pub fn policy(resources: &VodResources, options: &PolicyOptions) -> Result<Value
             "Resource": [s3(&resources.source_bucket, &format!("{}*", options.key_prefix))],
         }));
     }
+    if !options.read_only {
+        statements.extend(operation_statements(resources, options, &account));
+    }
     if options.monitor && !options.read_only {
         statements.push(json!({
             "Sid": "SubscribeOwnQueueToTheTopic",
@@ -183,6 +200,61 @@ pub fn policy(resources: &VodResources, options: &PolicyOptions) -> Result<Value
         }));
     }
     Ok(json!({ "Version": "2012-10-17", "Statement": statements }))
+}
+
+/// The statements of `vodesk retry` and `vodesk delete`, each only when asked for.
+fn operation_statements(
+    resources: &VodResources,
+    options: &PolicyOptions,
+    account: &Account<'_>,
+) -> Vec<Value> {
+    let bucket = |name: &str| format!("arn:{}:s3:::{name}", account.partition);
+    let mut statements = Vec::new();
+    if options.allow_retry {
+        statements.push(json!({
+            "Sid": "RunJobsAgain",
+            "Effect": "Allow",
+            // CopyObject of a source onto itself, or a metadata file written again: wherever the
+            // job's source is in the bucket (uploads by others need not be under the key prefix).
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [format!("{}/*", bucket(&resources.source_bucket))],
+        }));
+    }
+    if options.allow_delete || options.allow_delete_source {
+        if let Some(destination) = &resources.destination_bucket {
+            statements.push(json!({
+                "Sid": "ListJobOutputs",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [bucket(destination)],
+            }));
+            statements.push(json!({
+                "Sid": "DeleteJobOutputs",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": [format!("{}/*", bucket(destination))],
+            }));
+        }
+        statements.push(json!({
+            "Sid": "DeleteJobItems",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem"],
+            "Resource": [account.arn("dynamodb", &format!("table/{}", resources.table))],
+        }));
+    }
+    if options.allow_delete_source {
+        statements.push(json!({
+            "Sid": "DeleteJobSources",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [format!(
+                "{}/{}*",
+                bucket(&resources.source_bucket),
+                options.key_prefix
+            )],
+        }));
+    }
+    statements
 }
 
 /// Every action the policy grants, each with its resources.
@@ -217,6 +289,9 @@ mod tests {
             read_only: false,
             monitor: true,
             key_prefix: "uploads/".into(),
+            allow_retry: false,
+            allow_delete: false,
+            allow_delete_source: false,
         }
     }
 
@@ -281,12 +356,76 @@ mod tests {
     }
 
     #[test]
+    fn retry_and_delete_rights_come_only_when_asked_for() {
+        let mut stack = resources();
+        stack.destination_bucket = Some("vod-destination".into());
+        let source = stack.source_bucket.clone();
+        let actions = |options: &PolicyOptions| granted(&policy(&stack, options).unwrap());
+        let has = |granted: &[(String, Vec<String>)], action: &str, resource: &str| {
+            granted
+                .iter()
+                .any(|(a, r)| a == action && r.iter().any(|r| r == resource))
+        };
+        let plain = actions(&options());
+        assert!(
+            plain
+                .iter()
+                .all(|(a, _)| a != "s3:DeleteObject" && a != "dynamodb:DeleteItem")
+        );
+        let delete = actions(&PolicyOptions {
+            allow_delete: true,
+            ..options()
+        });
+        assert!(has(
+            &delete,
+            "s3:DeleteObject",
+            "arn:aws:s3:::vod-destination/*"
+        ));
+        assert!(has(
+            &delete,
+            "s3:ListBucket",
+            "arn:aws:s3:::vod-destination"
+        ));
+        assert!(delete.iter().any(|(a, _)| a == "dynamodb:DeleteItem"));
+        // Deleting outputs never grants a delete in the source bucket.
+        assert!(!delete.iter().any(|(a, r)| a == "s3:DeleteObject"
+            && r.iter().any(|r| r.contains(&format!(":::{source}/")))));
+        let with_source = actions(&PolicyOptions {
+            allow_delete_source: true,
+            ..options()
+        });
+        let uploads = format!("arn:aws:s3:::{source}/uploads/*");
+        assert!(has(&with_source, "s3:DeleteObject", &uploads));
+        let retry = actions(&PolicyOptions {
+            allow_retry: true,
+            ..options()
+        });
+        assert!(has(
+            &retry,
+            "s3:PutObject",
+            &format!("arn:aws:s3:::{source}/*")
+        ));
+        let viewer = actions(&PolicyOptions {
+            read_only: true,
+            allow_delete: true,
+            allow_retry: true,
+            ..options()
+        });
+        assert!(
+            viewer
+                .iter()
+                .all(|(a, _)| a != "s3:DeleteObject" && a != "s3:PutObject")
+        );
+    }
+
+    #[test]
     fn every_operation_maps_to_one_action_of_its_service() {
         assert_eq!(iam_action("S3", "UploadPart"), Some("s3:PutObject"));
         assert_eq!(
             iam_action("SQS", "DeleteMessageBatch"),
             Some("sqs:DeleteMessage")
         );
-        assert_eq!(iam_action("S3", "DeleteObject"), None);
+        assert_eq!(iam_action("S3", "DeleteObjects"), Some("s3:DeleteObject"));
+        assert_eq!(iam_action("S3", "PutBucketPolicy"), None);
     }
 }

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod discovery;
 pub mod iam_policy;
 pub mod monitor;
+pub mod operations;
 pub(crate) mod profiles;
 pub mod sdk_error;
 pub mod thumbnails;

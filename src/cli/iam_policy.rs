@@ -22,6 +22,18 @@ pub(super) struct IamPolicyArgs {
     /// the prefix the policy allows
     #[arg(long, value_name = "TEMPLATE")]
     key_template: Option<KeyTemplate>,
+    /// Add `vodesk retry` of any job: a source (or metadata file) read and written again anywhere
+    /// in the source bucket. Jobs uploaded under the key prefix need nothing more than uploads
+    #[arg(long, conflicts_with = "read_only")]
+    allow_retry: bool,
+    /// Add `vodesk delete`: list and delete a job's outputs in the destination bucket, delete its
+    /// item in the table
+    #[arg(long, conflicts_with = "read_only")]
+    allow_delete: bool,
+    /// Add `vodesk delete --source`: delete source videos under the key prefix too (implies
+    /// --allow-delete)
+    #[arg(long, conflicts_with = "read_only")]
+    allow_delete_source: bool,
 }
 
 pub(super) async fn run_iam_policy(
@@ -42,6 +54,9 @@ pub(super) async fn run_iam_policy(
             read_only: args.read_only,
             monitor: !args.no_monitor,
             key_prefix,
+            allow_retry: args.allow_retry,
+            allow_delete: args.allow_delete || args.allow_delete_source,
+            allow_delete_source: args.allow_delete_source,
         },
     )?;
     println!("{}", serde_json::to_string_pretty(&document)?);

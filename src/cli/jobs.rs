@@ -1,12 +1,13 @@
 //! `vodesk list` (the newest jobs: the catalogue merged with this machine's uploads, with the "no
-//! workflow started" and "stalled" warnings) and `vodesk show GUID` (one job: media info and every
-//! URL, read with a strongly consistent GetItem).
+//! workflow started" and "stalled" warnings; exported with `--csv` or `--json-lines`) and
+//! `vodesk show GUID` (one job: media info and every URL, read with a strongly consistent GetItem).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use serde_json::{Value, json};
 use vodesk::aws::catalogue::Catalogue;
+use vodesk::aws::operations::export::{ExportRow, write_csv, write_json_lines};
 use vodesk::aws::upload::journal::Journal;
 use vodesk::contract::terminal::for_terminal;
 use vodesk::contract::{JobRecord, MediaInfo, RecordOrigin};
@@ -18,8 +19,15 @@ use super::{ConnectionArgs, ExitError};
 #[derive(Debug, Args)]
 pub(super) struct ListArgs {
     /// One JSON list instead of a table
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["csv", "json_lines"])]
     json: bool,
+    /// Export the listed jobs as CSV (URLs, duration, resolution, size, status, times); cells a
+    /// spreadsheet would run as a formula get a leading '
+    #[arg(long, conflicts_with = "json_lines")]
+    csv: bool,
+    /// Export the listed jobs as JSON lines, one object a job (the columns of --csv)
+    #[arg(long)]
+    json_lines: bool,
     /// How many jobs to show, newest first
     #[arg(long, default_value_t = 50, value_name = "N")]
     limit: usize,
@@ -96,6 +104,19 @@ pub(super) async fn run_list(connection: &ConnectionArgs, args: &ListArgs) -> an
     rows.sort_by_key(|(_, job)| std::cmp::Reverse(sort_time(job)));
     rows.truncate(args.limit);
 
+    if args.csv || args.json_lines {
+        let export: Vec<ExportRow> = rows
+            .iter()
+            .map(|(_, job)| ExportRow::from_job(job))
+            .collect();
+        let out = std::io::stdout().lock();
+        if args.csv {
+            write_csv(&export, out)?;
+        } else {
+            write_json_lines(&export, out)?;
+        }
+        return Ok(());
+    }
     if args.json {
         let list: Vec<Value> = rows
             .iter()
@@ -191,10 +212,14 @@ fn height(record: &JobRecord) -> Option<u64> {
     record.height().or(record.src_height)
 }
 
-pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::Result<()> {
+/// One job's whole item from the connected stack's table; no such job is exit status 1, with how to
+/// find the right guid.
+pub(super) async fn whole_job(
+    connection: &ConnectionArgs,
+    guid: &str,
+) -> anyhow::Result<vodesk::contract::Decoded> {
     let (clients, resources) = connection.discover().await?;
     let catalogue = Catalogue::new(&clients, &resources);
-    let guid = args.guid.trim();
     let Some(decoded) = catalogue.get_whole(guid).await? else {
         return Err(ExitError {
             code: 1,
@@ -206,6 +231,12 @@ pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> an
         }
         .into());
     };
+    Ok(decoded)
+}
+
+pub(super) async fn run_show(connection: &ConnectionArgs, args: &ShowArgs) -> anyhow::Result<()> {
+    let guid = args.guid.trim();
+    let decoded = whole_job(connection, guid).await?;
     for warning in &decoded.warnings {
         eprintln!("vodesk: warning: {}", for_terminal(&warning.to_string()));
     }

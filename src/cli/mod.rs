@@ -1,13 +1,16 @@
 //! Command-line interface: global connection flags, the subcommands, and how errors become exit codes
 //! (2 for invalid input or usage, 1 for everything else). The binary's edge: `anyhow` lives here.
 
+mod check;
 mod completions;
 mod connections;
 mod decode;
+mod delete;
 mod doctor;
 mod iam_policy;
 mod jobs;
 mod local_stack;
+mod retry;
 mod stack;
 mod upload;
 mod watch;
@@ -195,6 +198,13 @@ enum Command {
     List(jobs::ListArgs),
     /// Show one job: status, media info and every output URL
     Show(jobs::ShowArgs),
+    /// Check that a job's outputs play: HLS, DASH and CMAF ladders, first and last segments, durations,
+    /// content types and CORS. Exit code 0 when it plays
+    Check(check::CheckArgs),
+    /// Run a job's workflow again for the same source (a new, paid encode; asks first)
+    Retry(retry::RetryArgs),
+    /// Delete jobs: their outputs, their items and with --source their source videos (asks first)
+    Delete(delete::DeleteArgs),
     /// Run the whole solution on this machine (emulator, ffmpeg pipeline, local CloudFront; named by
     /// --stack, default vod-local) until Ctrl-C
     LocalStack(local_stack::LocalStackArgs),
@@ -290,6 +300,9 @@ fn run_command(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Watch(args)) => block_on(watch::run_watch(&cli.connection, &args)),
         Some(Command::List(args)) => block_on(jobs::run_list(&cli.connection, &args)),
         Some(Command::Show(args)) => block_on(jobs::run_show(&cli.connection, &args)),
+        Some(Command::Check(args)) => block_on(check::run_check(&cli.connection, &args)),
+        Some(Command::Retry(args)) => block_on(retry::run_retry(&cli.connection, &args)),
+        Some(Command::Delete(args)) => block_on(delete::run_delete(&cli.connection, &args)),
         Some(Command::LocalStack(args)) => {
             block_on(local_stack::run_local_stack(&cli.connection, &args))
         }

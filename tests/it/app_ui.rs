@@ -913,3 +913,110 @@ fn no_upload_options_on_a_video_file_stack() {
     assert!(harness.query_by_label("Upload options").is_none());
     assert!(harness.query_by_label("Job template").is_none());
 }
+
+/// A report as `vodesk check` would make it for the Complete fixture: HLS plays, one warning.
+fn playback_report(guid: &str) -> vodesk::playback::PlaybackReport {
+    use vodesk::playback::{
+        CorsCheck, Finding, Format, FormatSection, LadderRow, PlaybackReport, Severity, Topic,
+        Verdict,
+    };
+    PlaybackReport {
+        guid: guid.into(),
+        source_duration_seconds: Some(14.5),
+        sections: vec![FormatSection {
+            format: Format::Hls,
+            url: Some("https://d3k5m7n9p1r3t5.cloudfront.net/g/hls/master.m3u8".into()),
+            ladder: vec![LadderRow {
+                kind: "video".into(),
+                name: "launch-keynote-2025_720.m3u8".into(),
+                width: Some(1280),
+                height: Some(720),
+                bandwidth: Some(3_200_000),
+                average_bandwidth: Some(2_900_000),
+                codecs: Some("avc1.64001f,mp4a.40.2".into()),
+                frame_rate: Some(29.97),
+                segments: Some(3),
+                duration_seconds: Some(14.5),
+                ok: true,
+                ..LadderRow::default()
+            }],
+            cors: Some(CorsCheck {
+                allow_origin: Some("*".into()),
+                pass: true,
+            }),
+            findings: vec![Finding {
+                severity: Severity::Warn,
+                topic: Topic::ContentType,
+                what:
+                    "first segment a.ts: content type \"binary/octet-stream\", expected video/mp2t"
+                        .into(),
+                url: Some("https://d3k5m7n9p1r3t5.cloudfront.net/g/hls/a.ts".into()),
+                fix: "Set the object's Content-Type.".into(),
+            }],
+            requests: 4,
+        }],
+        verdict: Verdict {
+            plays: true,
+            line: "plays in browsers and native players (1 warning)".into(),
+        },
+        elapsed_ms: 850,
+        requests: 4,
+    }
+}
+
+/// "Check playback" on a Complete job: the click asks the engine once, a spinner shows while it runs,
+/// then the verdict and the ladder; a check that could not run says why. Other jobs have no button.
+#[test]
+fn check_playback_shows_the_verdict_and_the_ladder_of_a_complete_job() {
+    let guid = "8cec4149-e508-43b8-aa4e-f972dc9a5675";
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    harness.get_by_label("launch-keynote-2025.mp4").click();
+    harness.run_steps(SETTLE);
+    harness.get_by_label("Check playback").click();
+    harness.run_steps(2);
+    let asked = |h: &Harness<'static, Window>| {
+        h.state()
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::CheckPlayback(g) if g == guid))
+            .count()
+    };
+    assert_eq!(asked(&harness), 1);
+    harness.get_by_label("Checking playback…");
+    harness.state_mut().state.apply(Event::PlaybackChecked {
+        guid: guid.into(),
+        report: Ok(Box::new(playback_report(guid))),
+    });
+    harness.run_steps(SETTLE);
+    harness.get_by_label("✔ plays in browsers and native players (1 warning)");
+    harness.get_by_label("CORS ok");
+    for cell in [
+        "launch-keynote-2025_720.m3u8",
+        "1280x720",
+        "3.2 Mb/s",
+        "2.9 Mb/s",
+        "29.97",
+        "14.5 s",
+    ] {
+        harness.get_by_label(cell);
+    }
+    harness.get_by_label(
+        "warn: first segment a.ts: content type \"binary/octet-stream\", expected video/mp2t",
+    );
+    assert!(harness.query_by_label("Checking playback…").is_none());
+    // Again: a failure says why in one line.
+    harness.get_by_label("Check playback again").click();
+    harness.run_steps(2);
+    assert_eq!(asked(&harness), 2);
+    harness.state_mut().state.apply(Event::PlaybackChecked {
+        guid: guid.into(),
+        report: Err("the job's item could not be read: throttled".into()),
+    });
+    harness.run_steps(SETTLE);
+    harness.get_by_label("Could not check playback: the job's item could not be read: throttled");
+    // The Error job offers no check.
+    harness.get_by_label("drone-footage-0423.mp4").click();
+    harness.run_steps(SETTLE);
+    assert!(harness.query_by_label("Check playback").is_none());
+}

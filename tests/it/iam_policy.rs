@@ -261,3 +261,64 @@ async fn a_viewers_session_stays_within_the_read_only_policy() {
         "{viewer:?}"
     );
 }
+
+/// `vodesk retry` and `vodesk delete --source` call only what `--allow-retry
+/// --allow-delete-source` adds to the policy, and every action added is called; without the flags
+/// the policy has no delete at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_and_delete_call_what_their_flags_grant() {
+    let emu = fresh_emulator().await;
+    let stack = vod_stack(&emu.clients, STACK).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("calls.log");
+    let destination = stack.destination_bucket.clone().expect("a destination");
+    let guid = "0a1b2c3d-0000-4000-8000-0000000000aa";
+    let key = "uploads/retried.mp4";
+    for (bucket, object) in [
+        (&stack.source_bucket, key.to_owned()),
+        (&destination, format!("{guid}/hls/retried.m3u8")),
+    ] {
+        emu.clients
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(object)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"video"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let item = serde_json::json!({
+        "guid": {"S": guid}, "workflowStatus": {"S": "Complete"},
+        "startTime": {"S": "2025-06-01T10:00:00.000Z"}, "workflowTrigger": {"S": "Video"},
+        "srcBucket": {"S": stack.source_bucket}, "destBucket": {"S": destination},
+        "srcVideo": {"S": key},
+    });
+    put_item_json(&emu.clients, &stack.table, &item).await;
+    for args in [
+        vec!["retry", guid, "--yes"],
+        vec!["delete", guid, "--source", "--yes"],
+    ] {
+        let mut cmd = vodesk(&emu.endpoint, &data, &log);
+        cmd.args(&args);
+        run_ok(cmd);
+    }
+    let called = called_actions(&log);
+    let plain = policy_actions(&emu.endpoint, &data, &[]);
+    let granted = policy_actions(
+        &emu.endpoint,
+        &data,
+        &["--allow-retry", "--allow-delete-source"],
+    );
+    let missing: Vec<_> = called.difference(&granted).collect();
+    assert!(missing.is_empty(), "called but not granted: {missing:?}");
+    let added: BTreeSet<&String> = granted.difference(&plain).collect();
+    assert!(
+        added.iter().all(|a| called.contains(*a)),
+        "granted but never called: {added:?}"
+    );
+    for action in ["s3:DeleteObject", "dynamodb:DeleteItem", "s3:ListBucket"] {
+        assert!(added.contains(&action.to_owned()), "{action} in {added:?}");
+    }
+}

@@ -8,8 +8,6 @@
 //! state (Ingest, then nothing).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -17,34 +15,15 @@ use serde_json::{Value, json};
 use vodesk::aws::connection::AwsClients;
 use vodesk::contract::dynamodb::from_sdk_item;
 use vodesk::contract::stack::WorkflowTrigger;
+use vodesk::local_stack::LocalStackOptions;
 use vodesk::local_stack::vod_template::StackParameters;
-use vodesk::local_stack::{LocalStack, LocalStackOptions};
 
-use super::common;
 use super::local_pipeline::{
     COMPLETE_KEYS_HLS, ITEM_ONLY_KEYS, fetchable, ffprobe_url, generate_clip, keys, set,
-    start_local_stack_with, watch_topic,
+    start_local_stack_with, upload_with, watch_topic,
 };
 
 const CUSTOM_TEMPLATE: &str = "vod-local_Custom_Hls_Dash_Cmaf_Mp4";
-
-/// `vodesk upload --key KEY FILE` plus `extra` arguments.
-fn upload_with(local: &LocalStack, file: &Path, key: &str, extra: &[&str]) {
-    let output = common::vodesk_against(local.endpoint())
-        .env("VODESK_STACK", local.stack_name())
-        .env("VODESK_DATA_DIR", file.parent().expect("a parent dir"))
-        .args(["upload", "--json", "--key", key])
-        .args(extra)
-        .arg(file)
-        .stdout(Stdio::null())
-        .output()
-        .expect("run vodesk upload");
-    assert!(
-        output.status.success(),
-        "upload failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// Message bodies as sent (raw text), until `done` says enough, or `limit`.
 pub(super) async fn raw_messages(

@@ -201,13 +201,20 @@ pub(super) fn generate_clip(
 }
 
 pub(super) fn upload(local: &LocalStack, file: &Path, key: &str) {
-    let mut cmd = common::vodesk_against(local.endpoint());
-    cmd.env("VODESK_STACK", local.stack_name())
+    upload_with(local, file, key, &[]);
+}
+
+/// `vodesk upload --json --key KEY FILE` into the local stack, plus `extra` arguments.
+pub(super) fn upload_with(local: &LocalStack, file: &Path, key: &str, extra: &[&str]) {
+    let output = common::vodesk_against(local.endpoint())
+        .env("VODESK_STACK", local.stack_name())
         .env("VODESK_DATA_DIR", file.parent().expect("a parent dir"))
         .args(["upload", "--json", "--key", key])
+        .args(extra)
         .arg(file)
-        .stdout(Stdio::null());
-    let output = cmd.output().expect("run vodesk upload");
+        .stdout(Stdio::null())
+        .output()
+        .expect("run vodesk upload");
     assert!(
         output.status.success(),
         "upload failed: {}",

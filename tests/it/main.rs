@@ -29,6 +29,8 @@ mod local_simulate;
 mod local_stack;
 mod logs;
 mod named_connections;
+mod operations;
+mod playback_check;
 mod soak;
 mod strict_s3_harness;
 mod thumbnails;

@@ -26,6 +26,7 @@ use crate::doctor::Checklist;
 use crate::local_stack::emulator_install::{InstallProgress, ProgressSink};
 use crate::local_stack::vod_template::StackParameters;
 use crate::local_stack::{LocalStack, LocalStackOptions};
+use crate::playback::PlaybackReport;
 use session::Session;
 
 mod connect;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Runs the doctor's checklist on a setup ("Check my setup" after a failed connection),
     /// answered with one [`Event::SetupChecked`]. Needs no connection; touches no session.
     CheckSetup(ConnectRequest),
+    /// "Check playback": reads the job's item again and checks its outputs play
+    /// ([`crate::playback`]), answered with [`Event::PlaybackChecked`].
+    CheckPlayback(String),
 }
 
 /// How the app learns about workflows, as the monitor reported it.
@@ -180,6 +184,11 @@ pub enum Event {
         url: String,
         max_edge: u32,
         result: Result<Arc<Thumbnail>, String>,
+    },
+    /// The report of [`Command::CheckPlayback`], or why the check could not run.
+    PlaybackChecked {
+        guid: String,
+        report: Result<Box<PlaybackReport>, String>,
     },
 }
 

@@ -206,6 +206,9 @@ async fn run_session(
                         emit.emit(Event::Thumbnail { url, max_edge, result });
                     });
                 }
+                Command::CheckPlayback(guid) => {
+                    tokio::spawn(check_playback(catalogue.clone(), guid, emit.clone()));
+                }
                 // The engine runs these itself; they never reach a session.
                 Command::Connect(_)
                 | Command::FindStacks(_)
@@ -219,6 +222,24 @@ async fn run_session(
     uploads.pause_all().await;
     drop(guard);
     stop_monitor(&mut handle, &emit).await;
+}
+
+/// "Check playback": the item read again (the outputs as the table has them now), then checked.
+async fn check_playback(catalogue: Catalogue, guid: String, emit: Emitter) {
+    let report = match catalogue.get_whole(&guid).await {
+        Ok(Some(decoded)) => match decoded.record {
+            Some(record) => match crate::playback::http_client() {
+                Ok(client) => Ok(Box::new(
+                    crate::playback::check_playback(&client, &record, &Default::default()).await,
+                )),
+                Err(e) => Err(e.to_string()),
+            },
+            None => Err("the job's item holds no workflow record".to_owned()),
+        },
+        Ok(None) => Err("the job is no longer in the table".to_owned()),
+        Err(e) => Err(format!("the job's item could not be read: {e}")),
+    };
+    emit.emit(Event::PlaybackChecked { guid, report });
 }
 
 /// What a page read in a session's task brings back to it.

@@ -17,6 +17,8 @@ pub enum DetailsAction {
     Copied(String),
     Open(String),
     OpenInPlayer(String),
+    /// "Check playback" for the job with this guid.
+    CheckPlayback(String),
     Close,
 }
 

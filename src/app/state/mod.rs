@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 mod actions;
 mod phases;
+mod playback;
 mod setup;
 mod upload_options;
 
@@ -28,6 +29,7 @@ use crate::jobs::{
 use crate::local_stack::emulator_install::InstallProgress;
 pub use actions::{DetailsAction, Input, UiAction};
 pub use phases::{CatalogueState, ConnectionState, MonitorState};
+pub use playback::{PlaybackBook, PlaybackCheck};
 pub use setup::SetupCheck;
 pub use upload_options::{
     Archive, FrameCapture, UploadOptions, UploadOptionsAction, UploadOptionsBook,
@@ -79,6 +81,8 @@ pub struct AppState {
     local_install: Option<InstallProgress>,
     /// "Check my setup": asked, running, or its checklist.
     setup_check: SetupCheck,
+    /// "Check playback" results, by guid.
+    playback: PlaybackBook,
     /// Desktop notifications on Complete and Error (a setting, remembered).
     notifications_enabled: bool,
     /// The last connection was to the local demo stack (remembered: started again on the next run).
@@ -109,6 +113,10 @@ impl AppState {
 
     pub fn catalogue(&self) -> &CatalogueState {
         &self.catalogue
+    }
+
+    pub fn playback(&self) -> &PlaybackBook {
+        &self.playback
     }
 
     /// Every job heard of in this connection.
@@ -347,6 +355,7 @@ impl AppState {
                 Err(reason) => self.notice(refused_link(&url, &reason)),
             },
             DetailsAction::Close => return self.act(UiAction::Select(None)),
+            DetailsAction::CheckPlayback(guid) => return self.playback.start(guid),
         }
         Vec::new()
     }
@@ -359,6 +368,7 @@ impl AppState {
             Event::Connected(resources) => {
                 // A new deployment: what was known of another one no longer applies.
                 self.jobs = JobBook::new();
+                self.playback = PlaybackBook::default();
                 self.order.clear();
                 self.selected = None;
                 self.facts = StackFacts::from(resources.as_ref());
@@ -481,6 +491,7 @@ impl AppState {
                 self.found_stacks = Some(found);
             }
             Event::SetupChecked(checklist) => self.setup_checked(*checklist),
+            Event::PlaybackChecked { guid, report } => self.playback.finish(guid, report),
             Event::LocalStackInstalling(step) => self.local_install = Some(step),
             Event::LocalStackReady(request) => {
                 self.starting_local = false;

@@ -1,15 +1,17 @@
 //! The details panel of the selected job: its thumbnail(s) large, the status with its timestamps, every
 //! output URL (HLS, DASH, CMAF HLS/DASH, MSS, MP4s, thumbnails, MediaPackage egress endpoints) each
 //! with Copy and Open, "Open in player" for the HLS URL, "Copy all as JSON", the error with its details
-//! for failed jobs, and the media info (container, each video, audio and text track) in grids.
+//! for failed jobs, "Check playback" with its report for Complete jobs ([`super::playback`]), and
+//! the media info (container, each video, audio and text track) in grids.
 
 use eframe::egui::{self, RichText};
 
 use super::widgets::{self, status_chip};
+use crate::app::state::PlaybackBook;
 use crate::app::thumbnails::{self, ThumbSize, ThumbnailBook};
 use crate::contract::JobRecord;
 use crate::contract::mediainfo::MediaInfo;
-use crate::jobs::Job;
+use crate::jobs::{Job, JobStatus};
 
 pub use crate::app::state::DetailsAction;
 
@@ -75,7 +77,12 @@ pub fn job_json(job: &Job) -> String {
     serde_json::to_string_pretty(job).unwrap_or_default()
 }
 
-pub fn show(ui: &mut egui::Ui, job: &Job, thumbs: &mut ThumbnailBook) -> Vec<DetailsAction> {
+pub fn show(
+    ui: &mut egui::Ui,
+    job: &Job,
+    playback: &PlaybackBook,
+    thumbs: &mut ThumbnailBook,
+) -> Vec<DetailsAction> {
     let mut actions = Vec::new();
     let record = job.record.as_ref();
     ui.horizontal(|ui| {
@@ -138,6 +145,11 @@ pub fn show(ui: &mut egui::Ui, job: &Job, thumbs: &mut ThumbnailBook) -> Vec<Det
             if let Some(record) = record {
                 error(ui, record, &mut actions);
                 links(ui, record, &mut actions);
+                if job.status == JobStatus::Complete
+                    && let Some(guid) = &job.guid
+                {
+                    super::playback::show(ui, guid, playback.get(guid), &mut actions);
+                }
                 if let Some(info) = &record.media_info {
                     media_info(ui, info);
                 }

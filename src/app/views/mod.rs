@@ -7,6 +7,7 @@
 pub(crate) mod connect;
 pub(crate) mod dashboard;
 pub mod details;
+pub(crate) mod playback;
 pub mod saved_connections;
 pub(crate) mod upload_options;
 pub(crate) mod uploads;
@@ -69,7 +70,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
             .default_size(420.0)
             .min_size(300.0)
             .show(ui, |ui| {
-                out.details = details::show(ui, job, view.thumbs);
+                out.details = details::show(ui, job, state.playback(), view.thumbs);
             });
     }
     egui::CentralPanel::default().show(ui, |ui| {

@@ -179,6 +179,19 @@ impl VodeskApp {
         Self::new(engine, launch, Settings::default(), desktop)
     }
 
+    /// The app with default settings whose warnings come after `thresholds` (tests shorten them to
+    /// see a stalled job within seconds).
+    #[cfg(feature = "test-hooks")]
+    pub fn for_test_with_thresholds(
+        engine: Engine,
+        desktop: Box<dyn Desktop>,
+        thresholds: crate::jobs::Thresholds,
+    ) -> Self {
+        let mut app = Self::new(engine, Launch::default(), Settings::default(), desktop);
+        app.state = std::mem::take(&mut app.state).with_thresholds(thresholds);
+        app
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }

@@ -15,7 +15,8 @@ use vodesk::app::VodeskApp;
 use vodesk::app::desktop::Desktop;
 use vodesk::app::engine::{Engine, EngineOptions, JournalSource};
 use vodesk::app::state::ConnectionState;
-use vodesk::jobs::JobStatus;
+use vodesk::jobs::{JobStatus, Thresholds, WarningKind};
+use vodesk::local_stack::pipeline::SimulationRule;
 use vodesk::local_stack::vod_template::StackParameters;
 
 /// Records what the app asked of the desktop.
@@ -123,6 +124,16 @@ fn connected_app(
     dir: &Path,
     parameters: StackParameters,
 ) -> (Harness<'static, VodeskApp>, Arc<Mutex<Vec<String>>>) {
+    connected_app_with(dir, parameters, Vec::new(), None)
+}
+
+/// [`connected_app`] whose local stack plays `simulate`, and whose warnings come after `thresholds`.
+fn connected_app_with(
+    dir: &Path,
+    parameters: StackParameters,
+    simulate: Vec<SimulationRule>,
+    thresholds: Option<Thresholds>,
+) -> (Harness<'static, VodeskApp>, Arc<Mutex<Vec<String>>>) {
     if std::env::var_os(vodesk::local_stack::emulator::PYTHON_ENV).is_none()
         && vodesk::local_stack::emulator::find_python().is_err()
     {
@@ -133,13 +144,19 @@ fn connected_app(
         EngineOptions {
             journal: JournalSource::At(dir.join("journal.sqlite3")),
             local_stack_parameters: parameters,
+            local_stack_simulate: simulate,
             ..EngineOptions::default()
         },
     )
     .expect("start the engine");
     let desktop = FakeDesktop::default();
     let notifications = desktop.notifications.clone();
-    let app = VodeskApp::for_test(engine, Box::new(desktop));
+    let app = match thresholds {
+        Some(thresholds) => {
+            VodeskApp::for_test_with_thresholds(engine, Box::new(desktop), thresholds)
+        }
+        None => VodeskApp::for_test(engine, Box::new(desktop)),
+    };
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1100.0, 720.0))
         .build_eframe(|_cc| app);
@@ -445,4 +462,68 @@ fn on_a_media_package_stack_with_glacier_the_details_show_egress_and_archive() {
     }
     harness.get_by_label(&egress_hls);
     harness.get_by_label_contains("GLACIER: the source is tagged");
+}
+
+/// `--simulate` (issue 15): the app's displays of the solution's silent and loud failures meet a real
+/// run. A job whose encode never ends is marked Stalled once the (shortened) threshold passes, with
+/// its hint; a job whose encode fails shows its Error, MediaConvert's code text, in the details.
+#[test]
+fn simulated_stall_and_encode_error_show_as_stalled_and_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let late = make_clip(dir.path(), "Late Show.mp4");
+    let broken = make_clip(dir.path(), "Broken Cut.mp4");
+    let simulate = ["stall=*Late*", "encode-error=*Broken*"]
+        .iter()
+        .map(|rule| rule.parse().expect("a rule"))
+        .collect();
+    let thresholds = Thresholds {
+        no_workflow_after: Duration::from_secs(60),
+        ingest_stuck_after: Duration::from_secs(2),
+        encoding_factor: 1,
+        encoding_floor: Duration::from_secs(3),
+    };
+    let (mut harness, _) = connected_app_with(
+        dir.path(),
+        StackParameters::local_defaults(),
+        simulate,
+        Some(thresholds),
+    );
+    for clip in [&late, &broken] {
+        harness
+            .input_mut()
+            .dropped_files
+            .push(Arc::new(Dropped(clip.clone())));
+    }
+    step_until(
+        &mut harness,
+        "an Error and a Stalled job",
+        Duration::from_secs(120),
+        |app| {
+            let state = app.state();
+            let jobs = state.jobs().jobs();
+            let errored = jobs.iter().any(|j| j.status == JobStatus::Error);
+            let now = std::time::SystemTime::now();
+            let stalled = (0..jobs.len()).any(|i| {
+                state
+                    .warning(i, now)
+                    .is_some_and(|w| w.kind == WarningKind::Stalled)
+            });
+            errored && stalled
+        },
+    );
+    for _ in 0..4 {
+        harness.step();
+    }
+    harness.get_by_label("⚠ stalled");
+    harness.get_by_label("Broken-Cut.mp4").click();
+    for _ in 0..6 {
+        harness.step();
+    }
+    // The row's summary and the details' error both say what MediaConvert said.
+    assert!(
+        harness
+            .get_all_by_label_contains("Unable to write to output file")
+            .count()
+            >= 2
+    );
 }

@@ -24,6 +24,7 @@ use crate::aws::upload::select::Refusal;
 use crate::contract::JobRecord;
 use crate::doctor::Checklist;
 use crate::local_stack::emulator_install::{InstallProgress, ProgressSink};
+use crate::local_stack::pipeline::SimulationRule;
 use crate::local_stack::vod_template::StackParameters;
 use crate::local_stack::{LocalStack, LocalStackOptions};
 use crate::playback::PlaybackReport;
@@ -206,6 +207,8 @@ pub struct EngineOptions {
     /// The solution's parameters the "Local demo stack" is deployed with (by default the local
     /// stack's: VideoFile, FrameCapture on); a MetadataFile demo stack rehearses metadata uploads.
     pub local_stack_parameters: StackParameters,
+    /// Failures the local demo stack plays on purpose (`vodesk local-stack --simulate`).
+    pub local_stack_simulate: Vec<SimulationRule>,
 }
 
 /// The upload journal whose uploads the dashboard shows (those to the connected source bucket).
@@ -243,6 +246,7 @@ impl Engine {
             close_on_signals,
             journal,
             local_stack_parameters,
+            local_stack_simulate,
         } = options;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -283,6 +287,7 @@ impl Engine {
                             Command::StartLocalStack => {
                                 let emit = emit.clone();
                                 let slot = local_stack.clone();
+                                let simulate = local_stack_simulate.clone();
                                 tokio::spawn(async move {
                                     let mut slot = slot.lock().await;
                                     if slot.is_none() {
@@ -295,6 +300,7 @@ impl Engine {
                                                 progress.emit(Event::LocalStackInstalling(step));
                                             })),
                                             parameters: local_stack_parameters,
+                                            simulate,
                                             ..LocalStackOptions::default()
                                         };
                                         match LocalStack::start(options).await {

@@ -172,6 +172,25 @@ impl JobBook {
         self.by_guid.get(guid).and_then(|&i| self.jobs.get(i))
     }
 
+    /// Forgets job `guid` (deleted from the deployment) and returns where it was and what it held.
+    /// Every index after it moves down by one, so a caller holding indices adjusts them.
+    pub fn remove(&mut self, guid: &str) -> Option<(JobIndex, Job)> {
+        let index = *self.by_guid.get(guid)?;
+        let job = self.jobs.remove(index);
+        fn shift(removed: JobIndex, at: &mut JobIndex) {
+            if *at > removed {
+                *at -= 1;
+            }
+        }
+        self.by_guid.retain(|_, at| *at != index);
+        self.by_guid.values_mut().for_each(|at| shift(index, at));
+        self.by_key.retain(|_, at| *at != index);
+        self.by_key.values_mut().for_each(|at| shift(index, at));
+        self.by_upload.retain(|_, at| *at != index);
+        self.by_upload.values_mut().for_each(|at| shift(index, at));
+        Some((index, job))
+    }
+
     /// The job of this machine's upload `upload_id`.
     pub fn by_upload(&self, upload_id: i64) -> Option<&Job> {
         self.by_upload

@@ -35,7 +35,18 @@ async fn apply_until(
     what: &str,
     done: impl Fn(&AppState) -> bool,
 ) {
-    let deadline = Instant::now() + WAIT;
+    apply_within(engine, state, what, WAIT, done).await;
+}
+
+/// [`apply_until`] with its own limit (a local stack's encode takes longer).
+async fn apply_within(
+    engine: &Engine,
+    state: &mut AppState,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&AppState) -> bool,
+) {
+    let deadline = Instant::now() + limit;
     loop {
         let events: Vec<_> = engine.drain().collect();
         for event in events {
@@ -52,7 +63,7 @@ async fn apply_until(
         }
         assert!(
             Instant::now() < deadline,
-            "no {what} within {WAIT:?}; state: connection {:?}, monitor {:?}, catalogue {:?}, notices {:?}",
+            "no {what} within {limit:?}; state: connection {:?}, monitor {:?}, catalogue {:?}, notices {:?}",
             state.connection(),
             state.monitor(),
             state.catalogue(),
@@ -869,6 +880,301 @@ async fn upload_options_end_up_in_the_metadata_file() {
             "Presenter": "Dana Ruiz",
         })
     );
+    tokio::task::spawn_blocking(move || drop(engine))
+        .await
+        .unwrap();
+}
+
+/// A Complete job of stack `stack` as the solution writes its item (the fields the operations read).
+fn complete_item(guid: &str, stack: &str, source: &str, src_video: &str, start: &str) -> Value {
+    serde_json::json!({
+        "guid": {"S": guid}, "workflowStatus": {"S": "Complete"},
+        "startTime": {"S": start}, "endTime": {"S": start},
+        "workflowTrigger": {"S": "Video"}, "workflowName": {"S": stack},
+        "srcBucket": {"S": source}, "srcVideo": {"S": src_video},
+    })
+}
+
+async fn put_object(clients: &vodesk::aws::connection::AwsClients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(vec![7u8; 100]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {key}: {e}"));
+}
+
+/// Applies what the user did and sends the engine what it asks.
+fn act(engine: &Engine, state: &mut AppState, action: UiAction) {
+    for command in common::commands(state.apply(action)) {
+        engine.send(command);
+    }
+}
+
+/// "Delete…" through the engine removes the job's outputs and item (and nothing of the other job)
+/// and the job leaves the dashboard; "Run again…" copies the source onto itself and links the
+/// workflow that then appears for that source (its Ingest item is written here: the emulator's
+/// stack runs no workflow) as a retry of the job.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_again_and_delete_through_the_engine() {
+    use vodesk::app::state::{DetailsAction, OperationAction, OperationKind};
+    const A: &str = "0a1b2c3d-0000-4000-8000-0000000000a1";
+    const B: &str = "0a1b2c3d-0000-4000-8000-0000000000b2";
+    const NEW: &str = "0a1b2c3d-0000-4000-8000-0000000000c3";
+    let emu = fresh_emulator().await;
+    let clients = &emu.clients;
+    let stack = vod_stack(clients, "vod-ops-app").await;
+    let destination = stack.destination_bucket.clone().expect("a destination");
+    let old_start = "2025-06-01T10:00:00.000Z";
+    for (guid, video) in [(A, "a.mp4"), (B, "b.mp4")] {
+        put_item_json(
+            clients,
+            &stack.table,
+            &complete_item(guid, "vod-ops-app", &stack.source_bucket, video, old_start),
+        )
+        .await;
+        put_object(clients, &stack.source_bucket, video).await;
+    }
+    for key in [
+        format!("{A}/hls/a.m3u8"),
+        format!("{A}/hls/a_1.ts"),
+        format!("{A}/thumbnails/a.0000000.jpg"),
+        format!("{B}/hls/b.m3u8"),
+    ] {
+        put_object(clients, &destination, &key).await;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::At(data.path().join("journal.sqlite3")),
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let mut state = AppState::default();
+    act(
+        &engine,
+        &mut state,
+        UiAction::Connect(ConnectRequest {
+            connection: ConnectionSettings::emulator(&emu.endpoint, REGION),
+            stack: Some("vod-ops-app".into()),
+            overrides: Default::default(),
+        }),
+    );
+    apply_until(&engine, &mut state, "both jobs", |s| {
+        status_of(s, A).is_some() && status_of(s, B).is_some()
+    })
+    .await;
+
+    // Delete A: planned, shown, confirmed.
+    act(
+        &engine,
+        &mut state,
+        UiAction::Details(DetailsAction::Operation(OperationKind::Delete, A.into())),
+    );
+    apply_until(&engine, &mut state, "the delete plan", |s| {
+        s.operations().confirmation().is_some_and(|c| !c.busy)
+    })
+    .await;
+    let open = state.operations().confirmation().unwrap();
+    assert_eq!(open.error, None);
+    let Some(vodesk::app::state::OperationPlan::Delete(plan)) = &open.plan else {
+        panic!("no delete plan: {open:?}");
+    };
+    assert_eq!(plan.outputs.len(), 3);
+    assert!(plan.item);
+    act(
+        &engine,
+        &mut state,
+        UiAction::Operation(OperationAction::Confirm),
+    );
+    apply_until(&engine, &mut state, "the delete done", |s| {
+        status_of(s, A).is_none()
+    })
+    .await;
+    assert!(state.operations().confirmation().is_none());
+    assert!(
+        state
+            .notices()
+            .iter()
+            .any(|n| n.starts_with(&format!("Deleted {A}: 3 objects"))),
+        "{:?}",
+        state.notices()
+    );
+    let left: Vec<String> = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&destination)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert_eq!(left, vec![format!("{B}/hls/b.m3u8")]);
+    let item = clients
+        .dynamodb
+        .get_item()
+        .table_name(&stack.table)
+        .key("guid", aws_sdk_dynamodb::types::AttributeValue::S(A.into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(item.item().is_none(), "A's item is gone");
+    assert!(status_of(&state, B).is_some());
+
+    // Run again B: planned (a copy of its source), confirmed, then linked to the new workflow.
+    act(
+        &engine,
+        &mut state,
+        UiAction::Details(DetailsAction::Operation(OperationKind::RunAgain, B.into())),
+    );
+    apply_until(&engine, &mut state, "the retry plan", |s| {
+        s.operations().confirmation().is_some_and(|c| !c.busy)
+    })
+    .await;
+    let open = state.operations().confirmation().unwrap();
+    assert_eq!(open.error, None);
+    assert!(matches!(
+        &open.plan,
+        Some(vodesk::app::state::OperationPlan::Retry(plan)) if plan.src_video == "b.mp4"
+    ));
+    act(
+        &engine,
+        &mut state,
+        UiAction::Operation(OperationAction::Confirm),
+    );
+    apply_until(&engine, &mut state, "the retry started", |s| {
+        s.operations().confirmation().is_none()
+    })
+    .await;
+    assert!(
+        state
+            .notices()
+            .iter()
+            .any(|n| n.starts_with("Started again: ")),
+        "{:?}",
+        state.notices()
+    );
+    let head = clients
+        .s3
+        .head_object()
+        .bucket(&stack.source_bucket)
+        .key("b.mp4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("vodesk-retry-of"))
+            .map(String::as_str),
+        Some(B)
+    );
+    // The workflow the copy starts, as its Ingest writes it.
+    let now = vodesk::time::format_iso8601(SystemTime::now());
+    let mut ingest = complete_item(NEW, "vod-ops-app", &stack.source_bucket, "b.mp4", &now);
+    ingest["workflowStatus"] = serde_json::json!({"S": "Ingest"});
+    put_item_json(clients, &stack.table, &ingest).await;
+    apply_until(&engine, &mut state, "the retry linked", |s| {
+        s.operations().retry_of(NEW) == Some(B)
+    })
+    .await;
+    tokio::task::spawn_blocking(move || drop(engine))
+        .await
+        .unwrap();
+}
+
+/// "Run again…" of a Complete job of the local demo stack (VideoFile): the copy starts a new
+/// workflow of the same source, whose Ingest shows as a new job linked as the retry of the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_again_on_the_local_stack_starts_a_new_workflow() {
+    use crate::local_pipeline::{generate_clip, start_local_stack_with, upload_with};
+    use vodesk::app::state::{DetailsAction, OperationAction, OperationKind};
+    use vodesk::local_stack::LocalStackOptions;
+    let (local, _clients) = start_local_stack_with(LocalStackOptions::default()).await;
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::start_with(
+        Arc::new(|| {}),
+        EngineOptions {
+            journal: JournalSource::None,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    let mut state = AppState::default();
+    act(
+        &engine,
+        &mut state,
+        UiAction::Connect(ConnectRequest {
+            connection: ConnectionSettings::emulator(local.endpoint(), vodesk::local_stack::REGION),
+            stack: Some(local.stack_name().to_owned()),
+            overrides: Default::default(),
+        }),
+    );
+    apply_until(&engine, &mut state, "the connection", |s| {
+        matches!(s.monitor(), MonitorState::Active(_))
+    })
+    .await;
+    let clip = generate_clip(data.path(), "clip.mp4", "320x240", 2, false);
+    let key = "uploads/again.mp4";
+    upload_with(&local, &clip, key, &[]);
+    let of_key = |s: &AppState| -> Vec<(String, JobStatus)> {
+        s.jobs()
+            .jobs()
+            .iter()
+            .filter(|j| j.record.as_ref().and_then(|r| r.src_video.as_deref()) == Some(key))
+            .filter_map(|j| Some((j.guid.clone()?, j.status)))
+            .collect()
+    };
+    apply_within(
+        &engine,
+        &mut state,
+        "the first encode",
+        Duration::from_secs(180),
+        |s| {
+            of_key(s)
+                .iter()
+                .any(|(_, status)| *status == JobStatus::Complete)
+        },
+    )
+    .await;
+    let old = of_key(&state)[0].0.clone();
+    act(
+        &engine,
+        &mut state,
+        UiAction::Details(DetailsAction::Operation(
+            OperationKind::RunAgain,
+            old.clone(),
+        )),
+    );
+    apply_until(&engine, &mut state, "the retry plan", |s| {
+        s.operations().confirmation().is_some_and(|c| !c.busy)
+    })
+    .await;
+    assert_eq!(state.operations().confirmation().unwrap().error, None);
+    act(
+        &engine,
+        &mut state,
+        UiAction::Operation(OperationAction::Confirm),
+    );
+    apply_within(
+        &engine,
+        &mut state,
+        "the new workflow linked",
+        Duration::from_secs(120),
+        |s| {
+            of_key(s).len() == 2
+                && of_key(s)
+                    .iter()
+                    .any(|(guid, _)| s.operations().retry_of(guid) == Some(old.as_str()))
+        },
+    )
+    .await;
     tokio::task::spawn_blocking(move || drop(engine))
         .await
         .unwrap();

@@ -1020,3 +1020,164 @@ fn check_playback_shows_the_verdict_and_the_ladder_of_a_complete_job() {
     harness.run_steps(SETTLE);
     assert!(harness.query_by_label("Check playback").is_none());
 }
+
+/// "Run again…" and "Delete…" on a Complete job: the plan's numbers in the confirmation, Confirm
+/// asks the engine to delete, and Cancel closes it without a command.
+#[test]
+fn run_again_and_delete_confirmations_of_a_complete_job() {
+    use vodesk::app::engine::{OperationCommand, OperationEvent};
+    use vodesk::aws::operations::delete::{DeletePlan, PlannedObject};
+
+    let guid = "8cec4149-e508-43b8-aa4e-f972dc9a5675";
+    let mut harness = harness(dashboard_state());
+    harness.run_steps(SETTLE);
+    harness.get_by_label("launch-keynote-2025.mp4").click();
+    harness.run_steps(SETTLE);
+    harness.get_by_label("Run again…");
+    harness.get_by_label("Delete…").click();
+    harness.run_steps(2);
+    let planned = |h: &Harness<'static, Window>| {
+        h.state()
+            .commands
+            .iter()
+            .filter(|c| {
+                matches!(c, Command::Operation(OperationCommand::PlanDelete { guid: g, with_source: false }) if g == guid)
+            })
+            .count()
+    };
+    assert_eq!(planned(&harness), 1);
+    let object = |key: &str, size| PlannedObject {
+        bucket: "vod-demo-destination-71c2".into(),
+        key: format!("{guid}/{key}"),
+        size,
+    };
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Operation(OperationEvent::DeletePlanned {
+            guid: guid.into(),
+            with_source: false,
+            result: Ok(Box::new(DeletePlan {
+                guid: guid.into(),
+                table: "vod-demo".into(),
+                destination_bucket: Some("vod-demo-destination-71c2".into()),
+                outputs: vec![
+                    object("hls/a.m3u8", 2_048),
+                    object("mp4/a.mp4", 3_666_944),
+                    object("thumbnails/a.jpg", 1_024),
+                ],
+                item: true,
+                source: vec![],
+                notes: vec!["The source is kept: another job uses it.".into()],
+            })),
+        }));
+    harness.run_steps(SETTLE);
+    harness.get_by_label("3 objects (3.5 MiB) will be deleted.");
+    harness.get_by_label("The job's item in table vod-demo.");
+    harness.get_by_label("The source is kept: another job uses it.");
+    harness.get_by_label("also delete the source file");
+    harness.snapshot("delete_confirmation");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Cancel").is_none());
+    assert!(harness.state().state.operations().confirmation().is_none());
+    assert!(
+        !harness
+            .state()
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Operation(OperationCommand::Delete(_))))
+    );
+    // Run again: planning shows its window; a refusal is shown in it, plainly.
+    harness.get_by_label("Run again…").click();
+    harness.run_steps(2);
+    assert!(harness.state().commands.iter().any(|c| matches!(
+        c,
+        Command::Operation(OperationCommand::PlanRetry { guid: g, .. }) if g == guid
+    )));
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Operation(OperationEvent::RetryPlanned {
+            guid: guid.into(),
+            result: Err("the source no longer exists".into()),
+        }));
+    harness.run_steps(SETTLE);
+    harness.get_by_label("the source no longer exists");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label("the source no longer exists")
+            .is_none()
+    );
+    // Delete again, confirmed: the job leaves the dashboard.
+    harness.get_by_label("Delete…").click();
+    harness.run_steps(2);
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Operation(OperationEvent::DeletePlanned {
+            guid: guid.into(),
+            with_source: false,
+            result: Ok(Box::new(DeletePlan {
+                guid: guid.into(),
+                table: "vod-demo".into(),
+                destination_bucket: Some("vod-demo-destination-71c2".into()),
+                outputs: vec![object("hls/a.m3u8", 2_048)],
+                item: true,
+                source: vec![],
+                notes: vec![],
+            })),
+        }));
+    harness.run_steps(SETTLE);
+    harness.get_by_label("Delete").click();
+    harness.run_steps(2);
+    let sent = harness
+        .state()
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Operation(OperationCommand::Delete(plan)) => Some(plan.clone()),
+            _ => None,
+        })
+        .expect("the delete was sent");
+    harness
+        .state_mut()
+        .state
+        .apply(Event::Operation(OperationEvent::Deleted {
+            guid: guid.into(),
+            result: Ok(Box::new(vodesk::aws::operations::delete::Deleted {
+                guid: guid.into(),
+                objects: sent.outputs.clone(),
+                item: true,
+                failed: vec![],
+                notes: vec![],
+            })),
+        }));
+    harness.run_steps(SETTLE);
+    assert!(harness.query_by_label("launch-keynote-2025.mp4").is_none());
+    assert!(harness.query_by_label("Delete…").is_none());
+}
+
+/// Jobs still running offer neither; a job started by a retry says which job it runs again.
+#[test]
+fn a_running_job_offers_no_operations_and_a_retry_names_its_job() {
+    use vodesk::app::engine::OperationEvent;
+
+    let mut state = dashboard_state();
+    let ingest = ingest_record();
+    state.apply(Event::Operation(OperationEvent::RetryLinked {
+        new_guid: ingest.guid.clone(),
+        old_guid: "8cec4149-e508-43b8-aa4e-f972dc9a5675".into(),
+    }));
+    let path = ingest.src_video.clone().unwrap_or_default();
+    let file = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let mut harness = harness(state);
+    harness.run_steps(SETTLE);
+    harness.get_by_label(&file).click();
+    harness.run_steps(SETTLE);
+    harness.get_by_label("retry of 8cec4149-e508-43b8-aa4e-f972dc9a5675");
+    assert!(harness.query_by_label("Run again…").is_none());
+    assert!(harness.query_by_label("Delete…").is_none());
+}

@@ -28,9 +28,11 @@ use crate::local_stack::pipeline::SimulationRule;
 use crate::local_stack::vod_template::StackParameters;
 use crate::local_stack::{LocalStack, LocalStackOptions};
 use crate::playback::PlaybackReport;
+pub use operations::{OperationCommand, OperationEvent};
 use session::Session;
 
 mod connect;
+mod operations;
 mod session;
 mod uploads;
 
@@ -87,6 +89,8 @@ pub enum Command {
     /// "Check playback": reads the job's item again and checks its outputs play
     /// ([`crate::playback`]), answered with [`Event::PlaybackChecked`].
     CheckPlayback(String),
+    /// "Run again…" and "Delete…" of one job: planned, then executed on confirmation.
+    Operation(OperationCommand),
 }
 
 /// How the app learns about workflows, as the monitor reported it.
@@ -191,6 +195,8 @@ pub enum Event {
         guid: String,
         report: Result<Box<PlaybackReport>, String>,
     },
+    /// What came of a [`Command::Operation`].
+    Operation(OperationEvent),
 }
 
 /// How the engine is started.

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc as tokio_mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::operations::{self, OperationContext};
 use super::uploads::Uploads;
 use super::{
     Command, ConnectRequest, Emitter, Event, FIRST_PAGE_SIZE, JobsPage, JournalSource, MonitorMode,
@@ -209,6 +210,13 @@ async fn run_session(
                 Command::CheckPlayback(guid) => {
                     tokio::spawn(check_playback(catalogue.clone(), guid, emit.clone()));
                 }
+                Command::Operation(command) => operations::spawn(command, OperationContext {
+                    clients: clients.clone(),
+                    catalogue: catalogue.clone(),
+                    resources: resources.clone(),
+                    emit: emit.clone(),
+                    stop: stop.clone(),
+                }),
                 // The engine runs these itself; they never reach a session.
                 Command::Connect(_)
                 | Command::FindStacks(_)

@@ -8,7 +8,7 @@ use crate::app::engine::{ConnectRequest, Event};
 use crate::aws::connection::ConnectionSettings;
 use crate::jobs::{JobIndex, JobStatus};
 
-use super::UploadOptionsAction;
+use super::{OperationAction, OperationKind, UploadOptionsAction};
 
 /// What the user asked of the details panel (the view only draws).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum DetailsAction {
     OpenInPlayer(String),
     /// "Check playback" for the job with this guid.
     CheckPlayback(String),
+    /// "Run again…" or "Delete…" of the job with this guid.
+    Operation(OperationKind, String),
     Close,
 }
 
@@ -61,6 +63,8 @@ pub enum UiAction {
     },
     /// A button of the details panel.
     Details(DetailsAction),
+    /// A button of the run-again or delete confirmation.
+    Operation(OperationAction),
 }
 
 /// Anything [`AppState::apply`] takes.

@@ -9,6 +9,7 @@
 use std::time::SystemTime;
 
 mod actions;
+mod operations;
 mod phases;
 mod playback;
 mod setup;
@@ -28,6 +29,7 @@ use crate::jobs::{
 };
 use crate::local_stack::emulator_install::InstallProgress;
 pub use actions::{DetailsAction, Input, UiAction};
+pub use operations::{Confirmation, OperationAction, OperationKind, OperationPlan, OperationsBook};
 pub use phases::{CatalogueState, ConnectionState, MonitorState};
 pub use playback::{PlaybackBook, PlaybackCheck};
 pub use setup::SetupCheck;
@@ -83,6 +85,7 @@ pub struct AppState {
     setup_check: SetupCheck,
     /// "Check playback" results, by guid.
     playback: PlaybackBook,
+    operations: OperationsBook,
     /// Desktop notifications on Complete and Error (a setting, remembered).
     notifications_enabled: bool,
     /// The last connection was to the local demo stack (remembered: started again on the next run).
@@ -329,6 +332,7 @@ impl AppState {
                 return vec![Command::FetchThumbnail { url, max_edge }];
             }
             UiAction::Details(action) => return self.details(action),
+            UiAction::Operation(action) => return self.operation_action(action),
         }
         Vec::new()
     }
@@ -356,6 +360,7 @@ impl AppState {
             },
             DetailsAction::Close => return self.act(UiAction::Select(None)),
             DetailsAction::CheckPlayback(guid) => return self.playback.start(guid),
+            DetailsAction::Operation(kind, guid) => return self.ask_operation(kind, guid),
         }
         Vec::new()
     }
@@ -369,6 +374,7 @@ impl AppState {
                 // A new deployment: what was known of another one no longer applies.
                 self.jobs = JobBook::new();
                 self.playback = PlaybackBook::default();
+                self.operations = OperationsBook::default();
                 self.order.clear();
                 self.selected = None;
                 self.facts = StackFacts::from(resources.as_ref());
@@ -492,6 +498,7 @@ impl AppState {
             }
             Event::SetupChecked(checklist) => self.setup_checked(*checklist),
             Event::PlaybackChecked { guid, report } => self.playback.finish(guid, report),
+            Event::Operation(event) => self.operation_event(event),
             Event::LocalStackInstalling(step) => self.local_install = Some(step),
             Event::LocalStackReady(request) => {
                 self.starting_local = false;

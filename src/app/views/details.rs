@@ -1,13 +1,14 @@
 //! The details panel of the selected job: its thumbnail(s) large, the status with its timestamps, every
 //! output URL (HLS, DASH, CMAF HLS/DASH, MSS, MP4s, thumbnails, MediaPackage egress endpoints) each
 //! with Copy and Open, "Open in player" for the HLS URL, "Copy all as JSON", the error with its details
-//! for failed jobs, "Check playback" with its report for Complete jobs ([`super::playback`]), and
-//! the media info (container, each video, audio and text track) in grids.
+//! for failed jobs, "Check playback" with its report for Complete jobs ([`super::playback`]), "Run
+//! again…" and "Delete…" for finished jobs ([`super::operations`]), and the media info (container,
+//! each video, audio and text track) in grids.
 
 use eframe::egui::{self, RichText};
 
 use super::widgets::{self, status_chip};
-use crate::app::state::PlaybackBook;
+use crate::app::state::AppState;
 use crate::app::thumbnails::{self, ThumbSize, ThumbnailBook};
 use crate::contract::JobRecord;
 use crate::contract::mediainfo::MediaInfo;
@@ -80,10 +81,11 @@ pub fn job_json(job: &Job) -> String {
 pub fn show(
     ui: &mut egui::Ui,
     job: &Job,
-    playback: &PlaybackBook,
+    state: &AppState,
     thumbs: &mut ThumbnailBook,
 ) -> Vec<DetailsAction> {
     let mut actions = Vec::new();
+    let playback = state.playback();
     let record = job.record.as_ref();
     ui.horizontal(|ui| {
         let file = job.file().unwrap_or("(file not known yet)");
@@ -141,6 +143,7 @@ pub fn show(
                 }
             }
             ui.add_space(8.0);
+            super::operations::buttons(ui, job, state.operations(), &mut actions);
             times(ui, job);
             if let Some(record) = record {
                 error(ui, record, &mut actions);

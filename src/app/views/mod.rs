@@ -7,6 +7,7 @@
 pub(crate) mod connect;
 pub(crate) mod dashboard;
 pub mod details;
+pub(crate) mod operations;
 pub(crate) mod playback;
 pub mod saved_connections;
 pub(crate) mod upload_options;
@@ -70,7 +71,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
             .default_size(420.0)
             .min_size(300.0)
             .show(ui, |ui| {
-                out.details = details::show(ui, job, state.playback(), view.thumbs);
+                out.details = details::show(ui, job, state, view.thumbs);
             });
     }
     egui::CentralPanel::default().show(ui, |ui| {
@@ -87,6 +88,7 @@ pub fn main_window(ui: &mut egui::Ui, state: &AppState, view: ViewContext<'_>) -
         }
     });
     if connected {
+        operations::confirmation(ui.ctx(), state.operations(), &mut out.actions);
         drop_overlay(ui, state);
     }
     // Files and folders dropped anywhere on the window.

@@ -81,6 +81,16 @@ const SOLUTION_ATTRIBUTES: [&str; 62] = [
     "sRCVIDEO",
 ];
 
+/// The name input-validate stores a metadata file's key under: the key with its first character
+/// lower-cased (`FrameCapture` → `frameCapture`, `SRCVIDEO` → `sRCVIDEO`; contract §3).
+pub fn stored_name(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// One field a metadata file added: its name as stored and its value as text.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MetadataField {

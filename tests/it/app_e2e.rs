@@ -81,6 +81,36 @@ fn step_until(
     harness.step();
 }
 
+/// Drops `clip` on the window and steps until its job ends; the job must be Complete. Returns its
+/// index and record.
+fn drop_until_complete(
+    harness: &mut Harness<'static, VodeskApp>,
+    clip: &Path,
+) -> (usize, vodesk::contract::JobRecord) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(clip.to_path_buf())));
+    step_until(harness, "an ended job", Duration::from_secs(180), |app| {
+        app.state()
+            .jobs()
+            .jobs()
+            .iter()
+            .any(|j| j.status == JobStatus::Complete || j.status == JobStatus::Error)
+    });
+    let state = harness.state().state();
+    let index = state
+        .jobs()
+        .jobs()
+        .iter()
+        .position(|j| j.record.is_some())
+        .expect("a job with a record");
+    let job = &state.jobs().jobs()[index];
+    let record = job.record.clone().expect("a record");
+    assert_eq!(job.status, JobStatus::Complete, "{record:#?}");
+    (index, record)
+}
+
 /// A 4 s 720p clip with audio, as a user's file.
 fn make_clip(dir: &Path, name: &str) -> PathBuf {
     let clip = dir.join(name);
@@ -297,40 +327,7 @@ fn on_a_metadata_file_stack_the_upload_options_travel_with_the_dropped_clip() {
     for _ in 0..3 {
         harness.step();
     }
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(Dropped(clip.clone())));
-    step_until(
-        &mut harness,
-        "a Complete job",
-        Duration::from_secs(180),
-        |app| {
-            app.state()
-                .jobs()
-                .jobs()
-                .iter()
-                .any(|j| j.status == JobStatus::Complete || j.status == JobStatus::Error)
-        },
-    );
-    let (index, record) = {
-        let state = harness.state().state();
-        let index = state
-            .jobs()
-            .jobs()
-            .iter()
-            .position(|j| j.record.is_some())
-            .expect("a job with a record");
-        (
-            index,
-            state.jobs().jobs()[index].record.clone().expect("a record"),
-        )
-    };
-    assert_eq!(
-        harness.state().state().jobs().jobs()[index].status,
-        JobStatus::Complete,
-        "{record:#?}"
-    );
+    let (index, record) = drop_until_complete(&mut harness, &clip);
     assert_eq!(
         record.job_template.as_deref(),
         Some("vod-local_Custom_Hls_Dash_Cmaf_Mp4")
@@ -379,40 +376,7 @@ fn on_a_media_package_stack_with_glacier_the_details_show_egress_and_archive() {
             ..StackParameters::local_defaults()
         },
     );
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(Dropped(clip.clone())));
-    step_until(
-        &mut harness,
-        "an ended job",
-        Duration::from_secs(180),
-        |app| {
-            app.state()
-                .jobs()
-                .jobs()
-                .iter()
-                .any(|j| j.status == JobStatus::Complete || j.status == JobStatus::Error)
-        },
-    );
-    let (index, record) = {
-        let state = harness.state().state();
-        let index = state
-            .jobs()
-            .jobs()
-            .iter()
-            .position(|j| j.record.is_some())
-            .expect("a job with a record");
-        (
-            index,
-            state.jobs().jobs()[index].record.clone().expect("a record"),
-        )
-    };
-    assert_eq!(
-        harness.state().state().jobs().jobs()[index].status,
-        JobStatus::Complete,
-        "{record:#?}"
-    );
+    let (index, record) = drop_until_complete(&mut harness, &clip);
     let egress_hls = record
         .egress_endpoints
         .hls

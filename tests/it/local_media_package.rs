@@ -55,37 +55,7 @@ fn encode_renditions(dir: &Path) -> Vec<RenditionFile> {
 
 /// ffprobe's view of a URL: the duration and the (codec, width, height) of every stream, deduplicated.
 fn probe(url: &str) -> (f64, Vec<(String, u64, u64)>) {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json"])
-        .args([
-            "-show_entries",
-            "format=duration:stream=codec_name,width,height",
-        ])
-        .arg(url)
-        .output()
-        .expect("run ffprobe");
-    assert!(
-        output.status.success(),
-        "ffprobe {url}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let probed: Value = serde_json::from_slice(&output.stdout).expect("ffprobe JSON");
-    let duration = probed["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or_else(|| panic!("no duration for {url}: {probed}"));
-    let mut streams: Vec<(String, u64, u64)> = probed["streams"]
-        .as_array()
-        .expect("streams")
-        .iter()
-        .map(|s| {
-            (
-                s["codec_name"].as_str().unwrap_or_default().to_owned(),
-                s["width"].as_u64().unwrap_or(0),
-                s["height"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
+    let (duration, mut streams) = super::local_pipeline::ffprobe_url(url);
     streams.sort();
     streams.dedup();
     (duration, streams)

@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
 use vodesk::aws::connection::AwsClients;
-use vodesk::contract::dynamodb::from_sdk_item;
 use vodesk::contract::stack::WorkflowTrigger;
 use vodesk::local_stack::LocalStackOptions;
 use vodesk::local_stack::vod_template::StackParameters;
 
 use super::local_pipeline::{
-    COMPLETE_KEYS_HLS, ITEM_ONLY_KEYS, fetchable, ffprobe_url, generate_clip, keys, set,
-    start_local_stack_with, upload_with, watch_topic,
+    COMPLETE_KEYS_HLS, ITEM_ONLY_KEYS, fetchable, ffprobe_url, generate_clip, keys, scan_items,
+    set, start_local_stack_with, upload_with, watch_topic,
 };
 
 const CUSTOM_TEMPLATE: &str = "vod-local_Custom_Hls_Dash_Cmaf_Mp4";
@@ -65,7 +64,8 @@ pub(super) async fn raw_messages(
     panic!("the expected messages did not arrive within {limit:?}; saw {texts:#?}");
 }
 
-fn status_of(message: &Value) -> &str {
+/// Ingest's `status` or the others' `workflowStatus`.
+pub(super) fn status_of(message: &Value) -> &str {
     message
         .get("workflowStatus")
         .or_else(|| message.get("status"))
@@ -105,6 +105,21 @@ fn file_key_order(body: &[u8]) -> Vec<String> {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// [`raw_messages`] until `done`, then a grace period in which nothing more may arrive (a stalled
+/// workflow must stay silent).
+pub(super) async fn messages_then_silence(
+    clients: &AwsClients,
+    queue_url: &str,
+    limit: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<String> {
+    let texts = raw_messages(clients, queue_url, limit, done).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = raw_messages(clients, queue_url, Duration::from_secs(3), |_| true).await;
+    assert!(late.is_empty(), "messages after the end: {late:#?}");
+    texts
 }
 
 async fn put_json(clients: &AwsClients, bucket: &str, key: &str, body: &Value) {
@@ -201,34 +216,18 @@ async fn metadata_files_start_workflows_with_their_overrides_and_fail_where_aws_
     // Three Completes (keynote, archive, domain) and four Errors (reserved word, hyphen, unknown
     // template, no srcVideo); Ingest for the five whose item was written (keynote, archive, domain,
     // unknown, stall).
-    let texts = raw_messages(&clients, &watch, Duration::from_secs(240), |seen| {
+    let texts = messages_then_silence(&clients, &watch, Duration::from_secs(240), |seen| {
         let count = |status: &str| seen.iter().filter(|m| status_of(m) == status).count();
         count("Complete") == 3 && count("Error") == 4 && count("Ingest") == 5
     })
     .await;
-    // A grace period: the stalled workflow must send nothing more.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let late = raw_messages(&clients, &watch, Duration::from_secs(3), |_| true).await;
-    assert!(late.is_empty(), "messages after the end: {late:#?}");
     let messages: Vec<Value> = texts
         .iter()
         .map(|t| serde_json::from_str(t).expect("JSON"))
         .collect();
 
     // The items, by what they are.
-    let scanned = clients
-        .dynamodb
-        .scan()
-        .table_name(&resources.table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Scan");
-    let items: Vec<serde_json::Map<String, Value>> = scanned
-        .items()
-        .iter()
-        .map(|item| from_sdk_item(item).expect("a readable item"))
-        .collect();
+    let items = scan_items(&clients, &resources.table).await;
     assert_eq!(items.len(), 8, "{items:#?}");
     let by_metadata: BTreeMap<&str, &serde_json::Map<String, Value>> = items
         .iter()

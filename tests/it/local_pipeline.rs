@@ -241,6 +241,25 @@ pub(super) async fn get_item(
     from_sdk_item(&item).expect("a readable item")
 }
 
+/// Every item of the table (sparse error items included), read consistently and decoded.
+pub(super) async fn scan_items(
+    clients: &AwsClients,
+    table: &str,
+) -> Vec<serde_json::Map<String, Value>> {
+    clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Scan")
+        .items()
+        .iter()
+        .map(|item| from_sdk_item(item).expect("a readable item"))
+        .collect()
+}
+
 async fn item_count(clients: &AwsClients, table: &str) -> usize {
     clients
         .dynamodb

@@ -8,20 +8,13 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use vodesk::contract::dynamodb::from_sdk_item;
 use vodesk::local_stack::LocalStackOptions;
 use vodesk::local_stack::pipeline::SimulationRule;
 
-use super::local_metadata::raw_messages;
-use super::local_pipeline::{generate_clip, start_local_stack_with, upload, watch_topic};
-
-fn status_of(message: &Value) -> &str {
-    message
-        .get("workflowStatus")
-        .or_else(|| message.get("status"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
+use super::local_metadata::{messages_then_silence, status_of};
+use super::local_pipeline::{
+    generate_clip, scan_items, start_local_stack_with, upload, watch_topic,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn simulated_stall_cancel_and_encode_error_look_as_they_do_on_aws() {
@@ -50,32 +43,17 @@ async fn simulated_stall_cancel_and_encode_error_look_as_they_do_on_aws() {
     ] {
         upload(&local, &clip, key);
     }
-    let texts = raw_messages(&clients, &watch, Duration::from_secs(180), |seen| {
+    let texts = messages_then_silence(&clients, &watch, Duration::from_secs(180), |seen| {
         let count = |status: &str| seen.iter().filter(|m| status_of(m) == status).count();
         count("Ingest") == 4 && count("Error") == 1 && count("Complete") == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let late = raw_messages(&clients, &watch, Duration::from_secs(3), |_| true).await;
-    assert!(late.is_empty(), "messages after the end: {late:#?}");
     let messages: Vec<Value> = texts
         .iter()
         .map(|t| serde_json::from_str(t).expect("JSON"))
         .collect();
 
-    let scanned = clients
-        .dynamodb
-        .scan()
-        .table_name(&resources.table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Scan");
-    let items: Vec<serde_json::Map<String, Value>> = scanned
-        .items()
-        .iter()
-        .map(|item| from_sdk_item(item).expect("a readable item"))
-        .collect();
+    let items = scan_items(&clients, &resources.table).await;
     assert_eq!(items.len(), 4, "{items:#?}");
     let item_for = |key: &str| {
         items

@@ -27,6 +27,7 @@ use crate::aws::discovery::VodResources;
 use crate::aws::sdk_error::{self, Disposition};
 use crate::aws::upload::naming::metadata_document;
 use crate::contract::JobRecord;
+use crate::contract::record_metadata::stored_name;
 use crate::contract::stack::WorkflowTrigger;
 
 /// User-metadata key that names the job a write repeats (read back by [`retry_of`]).
@@ -485,21 +486,12 @@ fn apply_overrides(
         if key == "srcVideo" {
             continue;
         }
-        let field = record_field(key);
-        document.retain(|existing, _| record_field(existing) != field);
+        let field = stored_name(key);
+        document.retain(|existing, _| stored_name(existing) != field);
         document.insert(key.clone(), value.clone());
     }
     document.insert("srcVideo".to_owned(), Value::String(src_video.to_owned()));
     Ok(())
-}
-
-/// The name the solution stores a metadata key under: its first character lower-cased.
-fn record_field(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

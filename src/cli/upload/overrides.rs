@@ -4,6 +4,7 @@
 //! VideoFile stack with the same error), and a key given both ways is a usage error.
 
 use clap::{Args, ValueEnum};
+use vodesk::contract::record_metadata::stored_name;
 
 /// Frame capture for this upload's workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,15 +80,6 @@ impl WorkflowOverrides {
             metadata.push((key.to_owned(), value));
         }
         Ok(())
-    }
-}
-
-/// The field name the solution stores for a metadata key: the first character lower-cased.
-fn stored_name(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{LambdaFailure, Record, StackContext, is_truthy};
+use crate::contract::record_metadata::stored_name;
 
 /// step-functions: `+` becomes a space, then `decodeURIComponent` (which throws `URIError` on a
 /// malformed escape or bytes that are not UTF-8).
@@ -114,12 +115,7 @@ pub(crate) fn apply_metadata(
     }
     if let Value::Object(fields) = parsed {
         for (key, value) in fields {
-            let mut chars = key.chars();
-            let normalized: String = match chars.next() {
-                Some(first) => first.to_lowercase().chain(chars).collect(),
-                None => key,
-            };
-            record.insert(normalized, value);
+            record.insert(stored_name(&key), value);
         }
     }
     record.insert(

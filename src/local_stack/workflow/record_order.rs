@@ -30,6 +30,7 @@ use serde_json::Value;
 use super::job_events::EVENT;
 use super::js_json::Shape;
 use super::{Record, is_truthy};
+use crate::contract::record_metadata::stored_name;
 
 /// input-validate's `data = {…}`, after `guid`.
 const INPUT_VALIDATE: [&str; 16] = [
@@ -344,11 +345,7 @@ pub(crate) fn metadata_key_order(body: &[u8]) -> Vec<String> {
             let mut keys = Vec::new();
             while let Some(key) = map.next_key::<String>()? {
                 map.next_value::<IgnoredAny>()?;
-                let mut chars = key.chars();
-                let normalized: String = match chars.next() {
-                    Some(first) => first.to_lowercase().chain(chars).collect(),
-                    None => key,
-                };
+                let normalized = stored_name(&key);
                 if seen.insert(normalized.clone()) {
                     keys.push(normalized);
                 }

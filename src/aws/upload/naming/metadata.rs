@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::contract::record_metadata::stored_name;
+
 use super::NamingError;
 use crate::contract::dynamo_names::unquoted_name_problem;
 
@@ -42,15 +44,6 @@ const RESERVED_METADATA_SUFFIXES: [&str; 3] = ["Url", "Urls", "Playlist"];
 /// The exact values acceleratedTranscoding accepts; anything else makes a Choice state without a
 /// default branch fail, and the workflow stalls without any notification (contract §1).
 const ACCELERATED_TRANSCODING_VALUES: [&str; 3] = ["ENABLED", "PREFERRED", "DISABLED"];
-
-/// The field name the solution stores for a metadata key: the first character lower-cased.
-fn record_field(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 /// The metadata file for `video_key`: `{"srcVideo": video_key, ...extra}`.
 ///
@@ -91,7 +84,7 @@ pub fn metadata_document(
     // Record field name → the key as the user wrote it, to report collisions in their words.
     let mut seen: Vec<(String, &str)> = Vec::new();
     for (key, value) in extra {
-        let field = record_field(key);
+        let field = stored_name(key);
         if key.is_empty() {
             return Err(NamingError::MetadataKeyNotAllowed {
                 key: key.clone(),
